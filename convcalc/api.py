@@ -1,0 +1,100 @@
+"""The library surface: everything the command line does is a call here.
+
+Functions return data (graphs, reports); they never print or exit. Errors are
+:class:`convcalc.errors.ConvcalcError` subclasses carrying file, line and layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from convcalc import expr
+from convcalc.errors import ConvcalcError, UsageError
+from convcalc.layers.base import Shape, check_dim
+from convcalc.report import DTYPE_BYTES, Report
+from convcalc.spec import loader
+from convcalc.spec.expand import NAME_RE, Graph, expand
+
+Value = int | Fraction | float | str
+
+
+def _param_value(name: str, value: Value) -> Any:
+    if isinstance(value, str):
+        try:
+            return expr.constant(value)
+        except ConvcalcError as e:
+            raise UsageError(f"value of {name!r}: {e.message}", hint=e.hint) from None
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    return value
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``name=value`` from ``--set``; the value is parsed later as a constant expression."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not NAME_RE.match(name) or not value.strip():
+        raise UsageError(f"--set expects name=value, got {text!r}")
+    return name, value.strip()
+
+
+def parse_shape(text: str) -> Shape:
+    """``3x224x224`` (or ``224`` for a vector input) from ``--input``."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        values = tuple(check_dim(expr.constant(p), "input size") for p in parts)
+    except ConvcalcError as e:
+        raise UsageError(f"--input {text!r}: {e.message}", hint="write it as CxHxW") from None
+    if len(values) not in (1, 3):
+        raise UsageError(f"--input {text!r} must be CxHxW (or N)")
+    return values
+
+
+def load(
+    arch: str | Path,
+    params: Mapping[str, Value] | None = None,
+    input_shape: Shape | None = None,
+) -> Graph:
+    """Read, validate and expand an architecture (a path or a bundled name)."""
+    path = loader.resolve(str(arch))
+    shown = loader.display_name(path)
+    text = loader.read_text(path, shown)
+    doc = loader.load_yaml(text, shown)
+    overrides = {k: _param_value(k, v) for k, v in (params or {}).items()}
+    return expand(doc, shown, shown, overrides, input_shape)
+
+
+def analyze(
+    arch: str | Path,
+    params: Mapping[str, Value] | None = None,
+    input_shape: Shape | None = None,
+    dtype: str = "fp32",
+) -> Report:
+    """Shapes, params, MACs, FLOPs, memory and receptive fields of an architecture."""
+    from convcalc.analysis import analyze as run
+
+    if dtype not in DTYPE_BYTES:
+        raise UsageError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
+    return run(load(arch, params, input_shape), dtype)
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    name: str
+    description: str
+    citation: str
+
+
+def list_architectures() -> list[ArchInfo]:
+    """Bundled architectures with their one-line description and source."""
+    out = []
+    root = loader.architectures_dir()
+    for name in loader.bundled_names():
+        path = root / f"{name}.yaml"
+        doc = loader.load_yaml(loader.read_text(path, name), name)
+        out.append(ArchInfo(name, str(doc.get("description", "")), str(doc.get("source", ""))))
+    return out

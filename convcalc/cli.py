@@ -1,0 +1,213 @@
+"""The command line: parse options, call :mod:`convcalc.api`, render. Nothing else.
+
+Heavy modules (the engine, rich, sympy) are imported inside the commands, so ``--help``
+stays fast. Every :class:`ConvcalcError` becomes one message on stderr and its exit code;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from convcalc import __version__
+from convcalc.errors import ConvcalcError, ExitCode
+
+CONVENTIONS = """\
+Counting conventions: params are learnable weights, biases and batch-norm scale/shift
+(running statistics are buffers). MACs are multiply-accumulates of conv, linear and matmul
+layers (the papers' mult-adds). FLOPs are 2 x MACs plus the documented element-wise cost of
+every other layer. Memory is bytes at --dtype; peak activation memory is the largest sum of
+tensors alive at once in file order. Receptive fields follow Araujo et al. (Distill 2019).
+See docs/conventions.md."""
+
+app = typer.Typer(
+    help="Exact shapes, parameters, multiply-adds, memory and receptive fields of CNNs "
+    "written as YAML layer graphs.\n\n" + CONVENTIONS,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class DType(str, Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+    int8 = "int8"
+
+
+def _fail(err: ConvcalcError) -> NoReturn:
+    sys.stderr.write(f"error: {err}\n")
+    raise typer.Exit(int(err.code))
+
+
+def _guard(debug: bool, fn: Callable[[], Any]) -> Any:
+    """Run a command body, turning errors into messages and exit codes."""
+    try:
+        return fn()
+    except ConvcalcError as err:
+        if debug:
+            raise
+        _fail(err)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as err:  # a bug: say so plainly
+        if debug:
+            raise
+        sys.stderr.write(
+            f"internal error: {type(err).__name__}: {err}\n"
+            "  this is a bug in convcalc; run again with --debug for the traceback\n"
+        )
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"convcalc {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Root options."""
+
+
+Arch = Annotated[str, typer.Argument(help="A YAML file, or a bundled name (`convcalc list`).")]
+Alpha = Annotated[str | None, typer.Option("--alpha", help="Width multiplier (sets param alpha).")]
+Rho = Annotated[str | None, typer.Option("--rho", help="Resolution multiplier (sets param rho).")]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Set a parameter: name=value (repeatable)."),
+]
+Input = Annotated[str | None, typer.Option("--input", help="Override the input shape, CxHxW.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+
+def _params(alpha: str | None, rho: str | None, sets: list[str] | None) -> dict[str, str]:
+    from convcalc.api import parse_assignment
+
+    params: dict[str, str] = {}
+    for item in sets or []:
+        name, value = parse_assignment(item)
+        params[name] = value
+    if alpha is not None:
+        params["alpha"] = alpha
+    if rho is not None:
+        params["rho"] = rho
+    return params
+
+
+@app.command()
+def analyze(
+    arch: Arch,
+    alpha: Alpha = None,
+    rho: Rho = None,
+    sets: Sets = None,
+    input: Input = None,
+    dtype: Annotated[DType, typer.Option("--dtype", help="Bytes per value.")] = DType.fp32,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    depth: Annotated[
+        int | None,
+        typer.Option("--depth", min=1, help="Fold layers into rows by the first N name parts."),
+    ] = None,
+    debug: Debug = False,
+) -> None:
+    """Per-layer shapes, params, MACs, FLOPs, memory and receptive fields, with totals."""
+
+    def body() -> None:
+        from convcalc import api
+
+        shape = api.parse_shape(input) if input else None
+        report = api.analyze(arch, _params(alpha, rho, sets), shape, dtype.value)
+        _emit(report, fmt, depth)
+
+    _guard(debug, body)
+
+
+def _emit(report: Any, fmt: Format, depth: int | None) -> None:
+    from convcalc.render import text
+
+    if fmt is Format.json:
+        sys.stdout.write(text.to_json(report) + "\n")
+    elif fmt is Format.csv:
+        sys.stdout.write(text.to_csv(report, depth))
+    elif fmt is Format.markdown:
+        sys.stdout.write(text.to_markdown(report, depth))
+    else:
+        from rich.console import Console
+
+        from convcalc.render.table import print_report
+
+        print_report(Console(), report, depth)
+        for w in report.warnings:
+            sys.stderr.write(f"warning: {w}\n")
+
+
+@app.command("list")
+def list_(debug: Debug = False) -> None:
+    """Bundled architectures and blocks, with their sources."""
+
+    def body() -> None:
+        from rich.console import Console
+
+        from convcalc import api
+        from convcalc.render.table import print_rows
+
+        rows = [(a.name, a.description, a.citation) for a in api.list_architectures()]
+        print_rows(Console(), "bundled architectures", ("name", "description", "source"), rows)
+
+    _guard(debug, body)
+
+
+@app.command()
+def layers(
+    op: Annotated[str | None, typer.Argument(help="Show one op's arguments.")] = None,
+    debug: Debug = False,
+) -> None:
+    """Layer kinds (YAML `op` names) and their arguments."""
+
+    def body() -> None:
+        from rich.console import Console
+
+        from convcalc.errors import UsageError
+        from convcalc.layers import REGISTRY
+        from convcalc.render.table import print_rows
+
+        kinds = [REGISTRY[op]] if op else list(REGISTRY.values())
+        if op and op not in REGISTRY:
+            raise UsageError(f"unknown op {op!r}; `convcalc layers` lists them")
+        rows = []
+        for kind in kinds:
+            args = "\n".join(f"{n}: {a.describe()} - {a.doc}" for n, a in kind.args.items())
+            rows.append((kind.op, kind.doc, args or "(none)"))
+        print_rows(Console(), "layer kinds", ("op", "what it is", "arguments"), rows)
+
+    _guard(debug, body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

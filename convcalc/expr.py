@@ -1,0 +1,424 @@
+"""The safe expression language used by every numeric field.
+
+User text is tokenised and parsed here into convcalc's own small tree; nothing is ever
+passed to ``eval``, ``exec``, ``sympify`` or ``parse_expr``. The grammar (lowest binding
+first)::
+
+    expr    := or_expr ["if" or_expr "else" expr]
+    or_expr := and_expr {"or" and_expr}
+    and_expr:= not_expr {"and" not_expr}
+    not_expr:= "not" not_expr | compare
+    compare := arith [("==" | "!=" | "<" | "<=" | ">" | ">=") arith]
+    arith   := term {("+" | "-") term}
+    term    := unary {("*" | "/" | "//" | "%") unary}
+    unary   := ("-" | "+") unary | power
+    power   := atom ["**" unary]
+    atom    := NUMBER | NAME | NAME "(" [expr {"," expr}] ")" | "(" expr ")"
+
+Names must be declared parameters, block arguments or built-ins; functions come from a
+fixed table (:data:`FUNCTIONS`). Evaluation (:func:`evaluate`) works on exact values
+(``int`` and ``Fraction``) and, for free parameters, on symbolic values handled by
+:mod:`convcalc.num`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from convcalc import num
+from convcalc.errors import ExprError, LimitError
+
+MAX_LENGTH = 1000  # characters in one expression
+MAX_DEPTH = 50  # nesting of parentheses, operators and calls
+MAX_NAME = 64  # characters in one name
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\*\*|//|==|!=|<=|>=|[-+*/%<>(),])
+    """,
+    re.VERBOSE,
+)
+_KEYWORDS = {"if", "else", "and", "or", "not"}
+_FORBIDDEN_WORDS = {"lambda", "for", "in", "is", "import", "yield", "await", "def", "class"}
+
+
+# --- tree ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    value: int | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # "-", "+", "not"
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    op: str  # + - * / // % ** == != < <= > >= and or
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IfElse:
+    test: Node
+    body: Node
+    orelse: Node
+
+
+Node = Num | Name | Unary | BinOp | Call | IfElse
+
+
+# --- functions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Function:
+    impl: Callable[..., Any]
+    min_args: int
+    max_args: int
+    doc: str
+
+
+FUNCTIONS: dict[str, Function] = {
+    "min": Function(num.vmin, 1, 64, "smallest argument"),
+    "max": Function(num.vmax, 1, 64, "largest argument"),
+    "floor": Function(num.floor, 1, 1, "round down to an integer"),
+    "ceil": Function(num.ceil, 1, 1, "round up to an integer"),
+    "round": Function(num.round_half_even, 1, 1, "round to nearest integer, ties to even"),
+    "abs": Function(num.vabs, 1, 1, "absolute value"),
+    "sqrt": Function(num.sqrt, 1, 1, "square root (exact for perfect squares)"),
+    "make_divisible": Function(
+        num.make_divisible,
+        1,
+        3,
+        "make_divisible(v, divisor=8, min_value=divisor): torchvision's channel rounding",
+    ),
+}
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    tokens: list[tuple[str, str, int]] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN_RE.match(text, pos)
+        if m is None:
+            ch = text[pos]
+            why = {
+                ".": "attribute access is not allowed",
+                "[": "subscripts and lists are not allowed",
+                "'": "strings are not allowed",
+                '"': "strings are not allowed",
+                ":": "':' (slices, walrus, lambdas) is not allowed",
+                "=": "assignment is not allowed; compare with '=='",
+            }.get(ch, "it is not part of the expression language")
+            raise ExprError(
+                f"unexpected character {ch!r} at column {pos + 1} in {text!r}: {why}",
+                hint="expressions use numbers, parameter names, + - * / // % ** and "
+                + ", ".join(sorted(FUNCTIONS)),
+            )
+        kind = m.lastgroup
+        assert kind is not None
+        if kind != "ws":
+            tokens.append((kind, m.group(), pos))
+        pos = m.end()
+    tokens.append(("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.i]
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def at(self, value: str) -> bool:
+        kind, val, _ = self.tokens[self.i]
+        return val == value and kind in ("op", "name")
+
+    def expect(self, value: str) -> None:
+        if not self.at(value):
+            self.fail(f"expected {value!r}")
+        self.i += 1
+
+    def fail(self, what: str) -> None:
+        kind, val, pos = self.peek()
+        found = "the end" if kind == "end" else repr(val)
+        raise ExprError(f"{what} at column {pos + 1} in {self.text!r}, found {found}")
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise LimitError(
+                f"expression nests deeper than {MAX_DEPTH} levels: {self.text[:60]!r}...",
+                hint="split it into named vars",
+            )
+
+    def parse(self) -> Node:
+        node = self.expr()
+        if self.peek()[0] != "end":
+            val = self.peek()[1]
+            if val in _FORBIDDEN_WORDS:
+                self.fail(f"{val!r} is not allowed")
+            self.fail("unexpected token")
+        return node
+
+    def expr(self) -> Node:
+        self.enter()
+        node = self.or_expr()
+        if self.at("if"):
+            self.take()
+            test = self.or_expr()
+            self.expect("else")
+            node = IfElse(test, node, self.expr())
+        self.depth -= 1
+        return node
+
+    def or_expr(self) -> Node:
+        node = self.and_expr()
+        while self.at("or"):
+            self.take()
+            node = BinOp("or", node, self.and_expr())
+        return node
+
+    def and_expr(self) -> Node:
+        node = self.not_expr()
+        while self.at("and"):
+            self.take()
+            node = BinOp("and", node, self.not_expr())
+        return node
+
+    def not_expr(self) -> Node:
+        if self.at("not"):
+            self.take()
+            self.enter()
+            node = Unary("not", self.not_expr())
+            self.depth -= 1
+            return node
+        return self.compare()
+
+    def compare(self) -> Node:
+        node = self.arith()
+        if self.peek()[1] in ("==", "!=", "<", "<=", ">", ">=") and self.peek()[0] == "op":
+            op = self.take()[1]
+            node = BinOp(op, node, self.arith())
+            if self.peek()[1] in ("==", "!=", "<", "<=", ">", ">="):
+                self.fail("chained comparisons are not allowed; use 'and'")
+        return node
+
+    def arith(self) -> Node:
+        node = self.term()
+        while self.peek()[0] == "op" and self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            node = BinOp(op, node, self.term())
+        return node
+
+    def term(self) -> Node:
+        node = self.unary()
+        while self.peek()[0] == "op" and self.peek()[1] in ("*", "/", "//", "%"):
+            op = self.take()[1]
+            node = BinOp(op, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        if self.peek()[0] == "op" and self.peek()[1] in ("-", "+"):
+            op = self.take()[1]
+            self.enter()
+            node = Unary(op, self.unary())
+            self.depth -= 1
+            return node
+        return self.power()
+
+    def power(self) -> Node:
+        node = self.atom()
+        if self.peek()[0] == "op" and self.peek()[1] == "**":
+            self.take()
+            self.enter()
+            node = BinOp("**", node, self.unary())
+            self.depth -= 1
+        return node
+
+    def atom(self) -> Node:
+        kind, val, pos = self.take()
+        if kind == "num":
+            if len(val) > 40:
+                raise LimitError(f"number literal {val[:20]!r}... is longer than 40 characters")
+            return Num(num.normalize(Fraction(val)))
+        if kind == "name":
+            if val in _KEYWORDS or val in _FORBIDDEN_WORDS:
+                self.i -= 1
+                self.fail(f"{val!r} is not allowed here")
+            if len(val) > MAX_NAME:
+                raise ExprError(f"name {val[:20]!r}... is longer than {MAX_NAME} characters")
+            if self.at("("):
+                return self.call(val, pos)
+            if val.startswith("__"):
+                raise ExprError(f"name {val!r} is not allowed: names may not start with '__'")
+            return Name(val)
+        if kind == "op" and val == "(":
+            self.enter()
+            node = self.expr()
+            self.depth -= 1
+            self.expect(")")
+            return node
+        self.i -= 1
+        self.fail("expected a number, a name or '('")
+        raise AssertionError  # pragma: no cover - fail() always raises
+
+    def call(self, func: str, pos: int) -> Node:
+        spec = FUNCTIONS.get(func)
+        if spec is None:
+            raise ExprError(
+                f"unknown function {func!r} at column {pos + 1} in {self.text!r}",
+                hint="allowed functions: " + ", ".join(sorted(FUNCTIONS)),
+            )
+        self.expect("(")
+        self.enter()
+        args: list[Node] = []
+        if not self.at(")"):
+            args.append(self.expr())
+            while self.at(","):
+                self.take()
+                args.append(self.expr())
+        self.expect(")")
+        self.depth -= 1
+        if not spec.min_args <= len(args) <= spec.max_args:
+            raise ExprError(
+                f"{func}() takes {spec.min_args}"
+                + (f" to {spec.max_args}" if spec.max_args != spec.min_args else "")
+                + f" arguments, got {len(args)} in {self.text!r}"
+            )
+        return Call(func, tuple(args))
+
+
+@lru_cache(maxsize=4096)
+def parse(text: str) -> Node:
+    """Parse ``text`` into a tree; raises :class:`ExprError` or :class:`LimitError`."""
+    if len(text) > MAX_LENGTH:
+        raise LimitError(
+            f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}",
+            hint="split it into named vars",
+        )
+    return _Parser(text).parse()
+
+
+def names(node: Node) -> set[str]:
+    """Every variable name the tree reads."""
+    if isinstance(node, Name):
+        return {node.id}
+    if isinstance(node, Unary):
+        return names(node.operand)
+    if isinstance(node, BinOp):
+        return names(node.left) | names(node.right)
+    if isinstance(node, Call):
+        return set().union(*(names(a) for a in node.args))
+    if isinstance(node, IfElse):
+        return names(node.test) | names(node.body) | names(node.orelse)
+    return set()
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": num.add,
+    "-": num.sub,
+    "*": num.mul,
+    "/": num.div,
+    "//": num.floordiv,
+    "%": num.mod,
+    "**": num.power,
+    "==": num.eq,
+    "!=": num.ne,
+    "<": num.lt,
+    "<=": num.le,
+    ">": num.gt,
+    ">=": num.ge,
+}
+
+
+def evaluate(node: Node, env: Mapping[str, Any]) -> Any:
+    """Evaluate a tree with the values in ``env`` (exact numbers or symbolic values)."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Name):
+        try:
+            return env[node.id]
+        except KeyError:
+            known = ", ".join(sorted(k for k in env if not k.startswith("$"))) or "none"
+            raise ExprError(
+                f"unknown name {node.id!r}",
+                hint=f"names defined here: {known}",
+            ) from None
+    if isinstance(node, BinOp):
+        if node.op == "and":
+            return num.truth(evaluate(node.left, env), "and") and num.truth(
+                evaluate(node.right, env), "and"
+            )
+        if node.op == "or":
+            return num.truth(evaluate(node.left, env), "or") or num.truth(
+                evaluate(node.right, env), "or"
+            )
+        return _BINARY[node.op](evaluate(node.left, env), evaluate(node.right, env))
+    if isinstance(node, Unary):
+        value = evaluate(node.operand, env)
+        if node.op == "-":
+            return num.neg(value)
+        if node.op == "not":
+            return not num.truth(value, "not")
+        return value
+    if isinstance(node, Call):
+        return FUNCTIONS[node.func].impl(*(evaluate(a, env) for a in node.args))
+    if isinstance(node, IfElse):
+        if num.truth(evaluate(node.test, env), "if"):
+            return evaluate(node.body, env)
+        return evaluate(node.orelse, env)
+    raise TypeError(node)  # pragma: no cover
+
+
+def evaluate_text(text: str, env: Mapping[str, Any]) -> Any:
+    """Parse (cached) and evaluate one expression."""
+    return evaluate(parse(text), env)
+
+
+def constant(text: str) -> int | Fraction:
+    """A value given on the command line (``--alpha 0.5``): an expression without names."""
+    value = evaluate_text(text.strip(), {})
+    if not num.is_concrete(value):  # pragma: no cover - no names, so always concrete
+        raise ExprError(f"{text!r} is not a number")
+    return value

@@ -1,0 +1,64 @@
+"""Activations and softmax: element-wise, no MACs, a documented FLOP cost per value.
+
+One factory builds the whole family from a table, so a new activation is one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convcalc import num
+from convcalc.layers import register
+from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape
+
+
+class Activation(LayerKind):
+    category = "activation"
+    flops_per_value: int = 1
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs(0, 0, self.flops_per_value * num.prod(y))
+
+
+# op: (FLOPs per value, why)
+_FAMILY = {
+    "relu": (1, "max(x, 0): one comparison"),
+    "relu6": (2, "min(max(x, 0), 6): two comparisons"),
+    "leaky_relu": (2, "a comparison and a multiply"),
+    "sigmoid": (4, "1 / (1 + exp(-x)): negate, exp, add, divide"),
+    "tanh": (5, "(e^x - e^-x) / (e^x + e^-x) with a shared exp: 5 operations"),
+    "hsigmoid": (4, "relu6(x + 3) / 6: add, two comparisons, divide"),
+    "hswish": (5, "x * relu6(x + 3) / 6: hsigmoid and a multiply"),
+    "swish": (5, "x * sigmoid(x): sigmoid and a multiply"),
+}
+
+for _op, (_flops, _why) in _FAMILY.items():
+    register(
+        type(
+            f"Act_{_op}",
+            (Activation,),
+            {
+                "op": _op,
+                "doc": f"{_op} activation; {_flops} FLOP/value ({_why})",
+                "flops_per_value": _flops,
+            },
+        )
+    )
+
+
+@register
+class PReLU(Activation):
+    op = "prelu"
+    doc = "parametric ReLU: a learned slope (one, or one per channel); 2 FLOP/value"
+    flops_per_value = 2
+    args = {"per_channel": Arg("bool", "one slope per channel instead of one", default=False)}
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs(y[0] if a.per_channel else 1, 0, 2 * num.prod(y))
+
+
+@register
+class Softmax(Activation):
+    op = "softmax"
+    doc = "softmax over a vector: exp, sum and divide, 3 FLOP/value"
+    flops_per_value = 3

@@ -1,0 +1,263 @@
+"""The layer-kind protocol: one class per YAML ``op`` owning every rule of that kind.
+
+A kind declares its arguments (:class:`Arg`), how many inputs it takes, and the rules that
+turn input shapes into an output shape, parameters, multiply-accumulates, FLOPs and a
+receptive-field transform. Shapes are tuples: ``(C, H, W)`` for feature maps, ``(N,)`` for
+vectors. Values may be exact numbers or, in symbolic runs, sympy expressions: rules use the
+helpers in :mod:`convcalc.num` (never ``//`` or ``max`` directly) so both work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from convcalc import expr, num
+from convcalc.errors import ExprError, LimitError, ShapeError, SpecError
+
+Shape = tuple[Any, ...]
+
+MAX_DIM = 2**24  # largest single dimension (channels, height, width, features)
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a layer kind.
+
+    ``type`` is one of: ``int`` (a whole number >= ``min``), ``pair`` (an int or ``[h, w]``),
+    ``padding`` (an int, ``[h, w]``, ``[top, bottom, left, right]``, or one of ``same``,
+    ``valid``, ``full``), ``bool``, ``number`` (exact, may be fractional), ``choice`` (one of
+    ``choices``), ``matrix`` (a list of rows of 0/1), ``ints`` (a list of whole numbers).
+    """
+
+    type: str
+    doc: str
+    default: Any = REQUIRED
+    min: int = 1
+    choices: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def describe(self) -> str:
+        kind = "|".join(self.choices) if self.type == "choice" else self.type
+        default = "required" if self.required else f"default {_show(self.default)}"
+        return f"{kind}, {default}"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+class Args(dict):
+    """Bound argument values, readable as attributes (``a.stride``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True)
+class AxisRF:
+    """Receptive-field transform of one spatial axis: effective kernel, stride, padding
+    before the first tap (Araujo et al., Distill 2019)."""
+
+    kernel: Any = 1
+    stride: Any = 1
+    pad: Any = 0
+
+
+IDENTITY_RF = (AxisRF(), AxisRF())
+
+
+@dataclass
+class Costs:
+    """What a layer costs; returned by :meth:`LayerKind.costs`."""
+
+    params: Any = 0
+    macs: Any = 0
+    flops: Any = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def evaluate_value(raw: Any, env: Mapping[str, Any], what: str) -> Any:
+    """A YAML scalar as an exact number: ints stay ints, floats become the decimal they were
+    written as (0.714 -> 714/1000), strings are parsed as expressions."""
+    if isinstance(raw, bool):
+        return int(raw)
+    if isinstance(raw, int):
+        return num.normalize(raw)
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise ExprError(f"{what} must be a finite number, got {raw}")
+        return num.normalize(Fraction(repr(raw)))
+    if isinstance(raw, str):
+        return expr.evaluate_text(raw, env)
+    raise SpecError(f"{what} must be a number or an expression, got {type(raw).__name__}")
+
+
+def check_dim(value: Any, what: str, minimum: int = 1) -> Any:
+    """A dimension-like integer: whole, at least ``minimum``, at most MAX_DIM."""
+    value = num.as_int(value, what)
+    if num.is_concrete(value):
+        if value < minimum:
+            raise ShapeError(f"{what} must be at least {minimum}, got {value}")
+        if value > MAX_DIM:
+            raise LimitError(f"{what} is {value}; the largest dimension allowed is {MAX_DIM}")
+    return value
+
+
+class LayerKind:
+    """Base of every layer kind. Subclasses set ``op``, ``doc``, ``args`` and override rules.
+
+    ``inputs`` is ``(min, max)`` inputs (``max`` None for any number). ``reduces_space``
+    marks kinds after which a tensor no longer has spatial extent for receptive-field
+    purposes (global pooling, flatten, linear).
+    """
+
+    op: ClassVar[str]
+    doc: ClassVar[str]
+    args: ClassVar[dict[str, Arg]] = {}
+    inputs: ClassVar[tuple[int, int | None]] = (1, 1)
+    reduces_space: ClassVar[bool] = False
+    category: ClassVar[str] = "other"
+
+    # --- binding ------------------------------------------------------------------------
+
+    def bind(self, raw: Mapping[str, Any], env: Mapping[str, Any]) -> Args:
+        """Evaluate raw YAML argument values (the caller adds file and line to errors)."""
+        unknown = [k for k in raw if k not in self.args]
+        if unknown:
+            raise SpecError(
+                f"unknown argument {unknown[0]!r} for op {self.op!r}",
+                hint="its arguments are: "
+                + (", ".join(self.args) or "none")
+                + " (see `convcalc layers`)",
+            )
+        out = Args()
+        for name, spec in self.args.items():
+            if name in raw and raw[name] is not None:
+                try:
+                    out[name] = self._coerce(spec, raw[name], env, name)
+                except (SpecError, ExprError, ShapeError, LimitError) as e:
+                    e.message = f"argument {name!r}: {e.message}"
+                    raise
+            elif spec.required:
+                raise SpecError(
+                    f"op {self.op!r} needs argument {name!r} ({spec.doc})",
+                )
+            else:
+                out[name] = spec.default
+        self.validate(out)
+        return out
+
+    def validate(self, a: Args) -> None:
+        """Checks between arguments; subclasses raise SpecError/ShapeError."""
+
+    def _coerce(self, spec: Arg, raw: Any, env: Mapping[str, Any], name: str) -> Any:
+        t = spec.type
+        if t == "int":
+            return check_dim(evaluate_value(raw, env, name), name, spec.min)
+        if t == "number":
+            return evaluate_value(raw, env, name)
+        if t == "bool":
+            if isinstance(raw, bool):
+                return raw
+            return num.truth(evaluate_value(raw, env, name), name)
+        if t == "choice":
+            if not isinstance(raw, str) or raw not in spec.choices:
+                raise SpecError(f"must be one of {', '.join(spec.choices)}, got {raw!r}")
+            return raw
+        if t == "pair":
+            return self._pair(raw, env, name, spec.min)
+        if t == "padding":
+            return self._padding(raw, env, name)
+        if t == "ints":
+            if not isinstance(raw, list) or not raw:
+                raise SpecError("must be a non-empty list of whole numbers")
+            return tuple(check_dim(evaluate_value(v, env, name), name) for v in raw)
+        if t == "matrix":
+            return self._matrix(raw)
+        raise AssertionError(t)  # pragma: no cover
+
+    def _pair(self, raw: Any, env: Mapping[str, Any], name: str, minimum: int) -> tuple:
+        if isinstance(raw, list):
+            if len(raw) != 2:
+                raise SpecError(f"must be one value or a pair [h, w], got {len(raw)} values")
+            return tuple(check_dim(evaluate_value(v, env, name), name, minimum) for v in raw)
+        v = check_dim(evaluate_value(raw, env, name), name, minimum)
+        return (v, v)
+
+    def _padding(self, raw: Any, env: Mapping[str, Any], name: str) -> Any:
+        if isinstance(raw, str) and raw in ("same", "valid", "full"):
+            return raw
+        if isinstance(raw, list):
+            if len(raw) not in (2, 4):
+                raise SpecError(
+                    "padding is a number, [h, w], [top, bottom, left, right], "
+                    "or one of same, valid, full"
+                )
+            vals = [check_dim(evaluate_value(v, env, name), name, 0) for v in raw]
+            if len(vals) == 2:
+                return (vals[0], vals[0], vals[1], vals[1])
+            return tuple(vals)
+        v = check_dim(evaluate_value(raw, env, name), name, 0)
+        return (v, v, v, v)
+
+    def _matrix(self, raw: Any) -> tuple[tuple[int, ...], ...]:
+        if not isinstance(raw, list) or not raw or not all(isinstance(r, list) for r in raw):
+            raise SpecError("must be a list of rows, each a list of 0/1")
+        width = len(raw[0])
+        rows = []
+        for r in raw:
+            if len(r) != width or any(v not in (0, 1) or isinstance(v, float) for v in r):
+                raise SpecError("every row must have the same length and hold only 0 and 1")
+            rows.append(tuple(int(v) for v in r))
+        return tuple(rows)
+
+    # --- rules ----------------------------------------------------------------------------
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        """Output shape from input shapes; raises ShapeError when they cannot meet."""
+        return xs[0]
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        """Parameters, MACs and FLOPs. Every kind must say, even when all are zero."""
+        raise NotImplementedError
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        """Receptive-field transform per spatial axis (height, width)."""
+        return IDENTITY_RF
+
+    def reduces(self, a: Args) -> bool:
+        """Whether the output has lost its spatial extent (see ``reduces_space``)."""
+        return self.reduces_space
+
+    def summary(self, a: Args) -> str:
+        """Short text of the arguments for tables (e.g. ``3x3 s2``)."""
+        return ""
+
+
+def spatial(shape: Shape, op: str) -> Shape:
+    """The (C, H, W) of a feature map, or a ShapeError naming the op."""
+    if len(shape) != 3:
+        raise ShapeError(
+            f"op {op!r} needs a feature map (C, H, W), got a vector of {shape[0]} features",
+            hint="spatial layers must come before flatten/linear",
+        )
+    return shape
+
+
+def elements(shape: Shape) -> Any:
+    return num.prod(shape)

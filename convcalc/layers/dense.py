@@ -1,0 +1,112 @@
+"""Fully connected layers and the ops that change a tensor's layout: linear, flatten,
+reshape, channel shuffle, identity and dropout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convcalc import num
+from convcalc.errors import ShapeError
+from convcalc.layers import register
+from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape, check_dim, spatial
+
+
+@register
+class Linear(LayerKind):
+    op = "linear"
+    doc = "fully connected layer on a vector: out x in weights (+ out biases)"
+    category = "linear"
+    reduces_space = True
+    args = {
+        "out": Arg("int", "output features"),
+        "bias": Arg("bool", "learnable bias per output", default=True),
+    }
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        if len(xs[0]) != 1:
+            raise ShapeError(
+                f"linear needs a vector, got a feature map {'x'.join(map(str, xs[0]))}",
+                hint="add `op: flatten` (or a global pooling then flatten) before it",
+            )
+        return (a.out,)
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        macs = xs[0][0] * a.out
+        bias = a.out if a.bias else 0
+        return Costs(macs + bias, macs, 2 * macs + bias)
+
+
+@register
+class Flatten(LayerKind):
+    op = "flatten"
+    doc = "C x H x W feature map to a vector of C*H*W features"
+    category = "shape"
+    reduces_space = True
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        return (check_dim(num.prod(xs[0]), "flattened size"),)
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs()
+
+
+@register
+class Reshape(LayerKind):
+    op = "reshape"
+    doc = "reshape to [N] or [C, H, W] with the same number of values"
+    category = "shape"
+    args = {"shape": Arg("ints", "the new shape: [N] or [C, H, W]")}
+
+    def validate(self, a: Args) -> None:
+        if len(a.shape) not in (1, 3):
+            raise ShapeError("reshape target must be [N] or [C, H, W]")
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        before, after = num.prod(xs[0]), num.prod(a.shape)
+        if num.is_concrete(before) and num.is_concrete(after) and before != after:
+            raise ShapeError(
+                f"cannot reshape {'x'.join(map(str, xs[0]))} ({before} values) to "
+                f"{'x'.join(map(str, a.shape))} ({after} values)"
+            )
+        return tuple(a.shape)
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs()
+
+
+@register
+class ChannelShuffle(LayerKind):
+    op = "channel_shuffle"
+    doc = "ShuffleNet channel shuffle: reorder channels across groups; no cost"
+    category = "shape"
+    args = {"groups": Arg("int", "number of groups g (channels divisible by g)")}
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c, _, _ = spatial(xs[0], self.op)
+        if num.is_concrete(c) and num.is_concrete(a.groups) and c % a.groups:
+            raise ShapeError(f"channels {c} are not divisible by groups {a.groups}")
+        return xs[0]
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs()
+
+
+@register
+class Identity(LayerKind):
+    op = "identity"
+    doc = "passes its input through (an identity shortcut); no cost"
+    category = "shape"
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs()
+
+
+@register
+class Dropout(LayerKind):
+    op = "dropout"
+    doc = "dropout; an identity at inference, so no cost"
+    category = "shape"
+    args = {"p": Arg("number", "drop probability (recorded, not counted)", default=0.5)}
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs()

@@ -1,0 +1,205 @@
+"""Pooling: max and average (overlapping windows, ceil mode), global and adaptive average,
+upsampling and the shift operation (all own no parameters and perform no MACs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from convcalc import num
+from convcalc.errors import ShapeError, SpecError
+from convcalc.layers import register
+from convcalc.layers.base import Arg, Args, AxisRF, Costs, LayerKind, Shape, check_dim, spatial
+from convcalc.layers.conv import DILATION, KERNEL, PADDING, SlidingWindow
+
+POOL_STRIDE = Arg("pair", "stride (default: the kernel size)", default=None)
+CEIL = Arg("bool", "round the output size up (PyTorch ceil_mode)", default=False)
+
+
+class Pool(SlidingWindow):
+    category = "pool"
+
+    def validate(self, a: Args) -> None:
+        if isinstance(a.padding, tuple):
+            for axis in (0, 1):
+                for p in a.padding[2 * axis : 2 * axis + 2]:
+                    k = a.k[axis]
+                    if num.is_concrete(p) and num.is_concrete(k) and 2 * p > k:
+                        raise ShapeError(
+                            f"pool padding {p} is more than half the kernel {k}",
+                            hint="PyTorch refuses this; reduce the padding",
+                        )
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        ho, wo, _ = self.geometry(a, xs[0], ceil_mode=a.ceil_mode)
+        return (xs[0][0], ho, wo)
+
+
+@register
+class MaxPool(Pool):
+    op = "maxpool"
+    doc = "max pooling; (k_h k_w - 1) comparisons per output value"
+    args = {
+        "k": KERNEL,
+        "stride": POOL_STRIDE,
+        "padding": PADDING,
+        "dilation": DILATION,
+        "ceil_mode": CEIL,
+    }
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs(0, 0, y[0] * y[1] * y[2] * (a.k[0] * a.k[1] - 1))
+
+
+@register
+class AvgPool(Pool):
+    op = "avgpool"
+    doc = "average pooling; k_h k_w FLOPs (adds and one divide) per output value"
+    args = {
+        "k": KERNEL,
+        "stride": POOL_STRIDE,
+        "padding": PADDING,
+        "ceil_mode": CEIL,
+        "trainable": Arg(
+            "bool",
+            "LeNet-5 subsampling: a learnable coefficient and bias per channel (2C params)",
+            default=False,
+        ),
+    }
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        outputs = y[0] * y[1] * y[2]
+        flops = outputs * a.k[0] * a.k[1] + (2 * outputs if a.trainable else 0)
+        return Costs(2 * y[0] if a.trainable else 0, 0, flops)
+
+
+class GlobalPool(LayerKind):
+    category = "pool"
+    reduces_space = True
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c, _, _ = spatial(xs[0], self.op)
+        return (c, 1, 1)
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs(0, 0, num.prod(xs[0]))
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        _, h, w = xs[0]
+        return AxisRF(h, 1, 0), AxisRF(w, 1, 0)
+
+
+@register
+class GlobalAvgPool(GlobalPool):
+    op = "global_avgpool"
+    doc = "global average pooling to C x 1 x 1; one FLOP per input value"
+
+
+@register
+class GlobalMaxPool(GlobalPool):
+    op = "global_maxpool"
+    doc = "global max pooling to C x 1 x 1; one FLOP per input value"
+
+
+def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive windows along one axis: [floor(i*n/o), ceil((i+1)*n/o))."""
+    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
+
+
+@register
+class AdaptiveAvgPool(LayerKind):
+    op = "adaptive_avgpool"
+    doc = "adaptive average pooling to a fixed output size (PyTorch's window rule)"
+    category = "pool"
+    args = {"size": Arg("pair", "output size s or [s_h, s_w]")}
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c, _, _ = spatial(xs[0], self.op)
+        return (c, a.size[0], a.size[1])
+
+    def reduces(self, a: Args) -> bool:
+        return a.size == (1, 1)
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        c, h, w = xs[0]
+        if not all(num.is_concrete(v) for v in (h, w, *a.size)):
+            return Costs(0, 0, c * h * w)
+        # Each output averages its window: as many FLOPs as the window has values.
+        sum_h = sum(e - s for s, e in _adaptive_windows(h, a.size[0]))
+        sum_w = sum(e - s for s, e in _adaptive_windows(w, a.size[1]))
+        return Costs(0, 0, c * sum_h * sum_w)
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        # The windows are uniform when the size divides the input; otherwise the widest
+        # window and the mean stride are reported (see docs/conventions.md).
+        out = []
+        for size, o in zip(xs[0][1:], a.size, strict=True):
+            out.append(
+                AxisRF(
+                    num.ceildiv(size, o) + (0 if num.is_concrete(size) and size % o == 0 else 1),
+                    num.div(size, o),
+                    0,
+                )
+            )
+        return out[0], out[1]
+
+
+@register
+class Upsample(LayerKind):
+    op = "upsample"
+    doc = "upsampling by an integer scale or to a size; nearest (0 FLOPs) or bilinear (7/value)"
+    category = "pool"
+    args = {
+        "scale": Arg("pair", "integer scale factor s or [s_h, s_w]", default=None),
+        "size": Arg("pair", "output size instead of a scale", default=None),
+        "mode": Arg("choice", "interpolation", default="nearest", choices=("nearest", "bilinear")),
+    }
+
+    def validate(self, a: Args) -> None:
+        if (a.scale is None) == (a.size is None):
+            raise SpecError("upsample needs exactly one of 'scale' and 'size'")
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c, h, w = spatial(xs[0], self.op)
+        if a.size is not None:
+            return (c, a.size[0], a.size[1])
+        return (
+            c,
+            check_dim(h * a.scale[0], "output height"),
+            check_dim(w * a.scale[1], "output width"),
+        )
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        # Bilinear: 4 neighbours weighted (4 multiplies) and summed (3 adds) per output value.
+        return Costs(0, 0, 7 * num.prod(y) if a.mode == "bilinear" else 0)
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        taps = 2 if a.mode == "bilinear" else 1
+        out = []
+        for axis in (0, 1):
+            ratio: Any = num.div(xs[0][1 + axis], (self.shape(a, xs))[1 + axis])
+            out.append(AxisRF(taps, ratio, 0))
+        return out[0], out[1]
+
+
+@register
+class Shift(LayerKind):
+    op = "shift"
+    doc = "shift (Wu et al. 2018): each channel moved by up to k//2; zero params and FLOPs"
+    category = "conv"
+    args = {"k": Arg("pair", "shift kernel size (odd)", default=(3, 3))}
+
+    def validate(self, a: Args) -> None:
+        if any(num.is_concrete(k) and k % 2 == 0 for k in a.k):
+            raise ShapeError("shift kernel size must be odd")
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        return spatial(xs[0], self.op)
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs(0, 0, 0)
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        return AxisRF(a.k[0], 1, num.floordiv(a.k[0], 2)), AxisRF(
+            a.k[1], 1, num.floordiv(a.k[1], 2)
+        )

@@ -1,0 +1,1 @@
+"""Renderers: reports to rich tables, JSON, CSV and markdown. Only these modules print."""

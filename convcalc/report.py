@@ -1,0 +1,132 @@
+"""Analysis results as plain data, and their versioned JSON form (DESIGN.md section 3).
+
+Nothing here prints; renderers in :mod:`convcalc.render` turn reports into tables, CSV,
+markdown or JSON text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from convcalc import num
+
+SCHEMA = "convcalc.analysis/1"
+COMPARISON_SCHEMA = "convcalc.comparison/1"
+
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+
+
+@dataclass(frozen=True)
+class RF:
+    """Receptive field of one tensor: per axis (height, width) size, jump and start."""
+
+    size: tuple[Any, Any]
+    jump: tuple[Any, Any]
+    start: tuple[Any, Any]
+
+    @property
+    def centre(self) -> tuple[Any, Any]:
+        return tuple(s + num.div(r - 1, 2) for s, r in zip(self.start, self.size, strict=True))
+
+
+@dataclass
+class LayerRow:
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    output_shape: tuple[Any, ...]
+    params: Any
+    macs: Any
+    flops: Any
+    activation_bytes: Any
+    traffic_bytes: Any
+    rf: RF | None
+    summary: str = ""
+    line: int | None = None
+
+
+@dataclass
+class Totals:
+    params: Any
+    macs: Any
+    flops: Any
+    param_bytes: Any
+    activation_bytes: Any
+    peak_activation_bytes: Any
+    peak_layer: str
+    receptive_field: tuple[Any, Any] | None
+
+
+@dataclass
+class Report:
+    architecture: str
+    source: str
+    bindings: dict[str, Any]
+    input: tuple[Any, ...]
+    dtype: str
+    layers: list[LayerRow]
+    totals: Totals
+    citation: str = ""
+    description: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``convcalc.analysis/1`` document; integers stay exact integers."""
+        t = self.totals
+        return {
+            "schema": SCHEMA,
+            "architecture": self.architecture,
+            "source": self.source,
+            "bindings": {k: jsonable(v) for k, v in self.bindings.items()},
+            "input": [jsonable(v) for v in self.input],
+            "dtype": self.dtype,
+            "layers": [
+                {
+                    "name": row.name,
+                    "type": row.type,
+                    "inputs": list(row.inputs),
+                    "output_shape": [jsonable(v) for v in row.output_shape],
+                    "params": jsonable(row.params),
+                    "macs": jsonable(row.macs),
+                    "flops": jsonable(row.flops),
+                    "activation_bytes": jsonable(row.activation_bytes),
+                    "traffic_bytes": jsonable(row.traffic_bytes),
+                    "rf": None
+                    if row.rf is None
+                    else {
+                        "size": [jsonable(v) for v in row.rf.size],
+                        "jump": [jsonable(v) for v in row.rf.jump],
+                        "start": [jsonable(v) for v in row.rf.start],
+                    },
+                }
+                for row in self.layers
+            ],
+            "totals": {
+                "params": jsonable(t.params),
+                "macs": jsonable(t.macs),
+                "flops": jsonable(t.flops),
+                "param_bytes": jsonable(t.param_bytes),
+                "activation_bytes": jsonable(t.activation_bytes),
+                "peak_activation_bytes": jsonable(t.peak_activation_bytes),
+                "receptive_field": None
+                if t.receptive_field is None
+                else [jsonable(v) for v in t.receptive_field],
+            },
+            "warnings": list(self.warnings),
+        }
+
+
+def jsonable(value: Any) -> Any:
+    """Exact ints stay ints; a non-integral Fraction becomes a float (it only occurs in
+    receptive-field jumps and parameter values); symbolic values become strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else float(value)
+    if isinstance(value, float):
+        return value
+    return str(value)

@@ -1,0 +1,640 @@
+"""From a loaded YAML document to one flat, named DAG of layers with their shapes.
+
+Blocks, repeats and stage tables are expanded here, names are made hierarchical
+(``stage.2.0.dw``: use ``stage``, table row 2, repeat 0, layer ``dw``), ``from`` references
+are resolved (earlier layers only, so the graph is acyclic by construction), arguments are
+evaluated and every output shape is inferred as layers are emitted, because a block's
+arguments may depend on the shape of its input (``c_in``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from convcalc import num
+from convcalc.errors import (
+    ConvcalcError,
+    LimitError,
+    SpecError,
+    UsageError,
+)
+from convcalc.layers import REGISTRY
+from convcalc.layers.base import Args, LayerKind, Shape, check_dim, evaluate_value
+from convcalc.spec.loader import YList, YMap
+
+SCHEMA_VERSION = 1
+MAX_LAYERS = 1_000_000
+MAX_REPEAT = 100_000
+MAX_BLOCK_DEPTH = 32
+MAX_PARAMS = 1_000
+
+TOP_KEYS = {
+    "convcalc": "schema version (1)",
+    "name": "architecture name",
+    "description": "one line shown by `convcalc list`",
+    "source": "citation of the paper or implementation mirrored",
+    "params": "parameters with defaults, settable with --set",
+    "vars": "derived values: name -> expression, in order",
+    "input": "input shape [C, H, W] (or [N])",
+    "defaults": "per-op default arguments",
+    "blocks": "reusable blocks: name -> {args, body}",
+    "layers": "the layer list",
+}
+LAYER_KEYS = {"op", "name", "from", "repeat", "when", "norm", "act"}
+BLOCK_USE_KEYS = {"block", "name", "from", "repeat", "when", "args", "table"}
+BUILTINS = ("i", "c_in", "h_in", "w_in")
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
+INPUT = "input"
+
+
+@dataclass(slots=True)
+class Layer:
+    """One expanded layer: its kind, bound arguments, producers and output shape."""
+
+    name: str
+    kind: LayerKind
+    args: Args
+    inputs: tuple[str, ...]
+    shape: Shape
+    line: int | None
+
+
+@dataclass
+class Graph:
+    """The flat DAG in file order (which is a topological order)."""
+
+    name: str
+    source: str
+    file: str
+    citation: str
+    description: str
+    bindings: dict[str, Any]
+    input_shape: Shape
+    layers: list[Layer] = field(default_factory=list)
+    shapes: dict[str, Shape] = field(default_factory=dict)
+
+    def shape_of(self, name: str) -> Shape:
+        return self.shapes[name]
+
+
+@dataclass
+class _Scope:
+    prefix: str
+    env: dict[str, Any]
+    in_ref: str
+    stack: tuple[str, ...] = ()
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def full(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+    def auto_name(self, base: str) -> str:
+        n = self.counters.get(base, 0) + 1
+        self.counters[base] = n
+        return f"{base}{n}"
+
+
+def _is_off(value: Any) -> bool:
+    return value is None or value is False or value == "none"
+
+
+class Expander:
+    """Expands one document. ``overrides`` are exact values from ``--set``/``--alpha``."""
+
+    def __init__(
+        self,
+        doc: Any,
+        file: str,
+        source: str,
+        overrides: Mapping[str, Any] | None = None,
+        input_shape: Shape | None = None,
+    ) -> None:
+        self.file = file
+        self.source = source
+        self.overrides = dict(overrides or {})
+        self.input_override = input_shape
+        if not isinstance(doc, YMap):
+            raise SpecError(
+                "the file must be a mapping with at least 'input' and 'layers'",
+                file=file,
+                line=getattr(doc, "line", 1),
+                hint="see docs/schema.md",
+            )
+        self.doc = doc
+        self.aliases: dict[str, str] = {}
+        self.blocks: dict[str, YMap] = {}
+        self.defaults: dict[str, YMap] = {}
+
+    # --- errors ---------------------------------------------------------------------------
+
+    def error(self, message: str, node: Any = None, key: Any = None, **kw: Any) -> SpecError:
+        return SpecError(message, file=self.file, line=self._line(node, key), **kw)
+
+    def _line(self, node: Any, key: Any = None) -> int | None:
+        if isinstance(node, YMap):
+            return node.line_of(key) if key is not None else node.line
+        if isinstance(node, YList):
+            return node.line_of(key) if isinstance(key, int) else node.line
+        return None
+
+    def _locate(self, e: ConvcalcError, node: Any, key: Any, layer: str | None) -> ConvcalcError:
+        return e.locate(file=self.file, line=self._line(node, key), layer=layer)
+
+    # --- top level ------------------------------------------------------------------------
+
+    def run(self) -> Graph:
+        doc = self.doc
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise self.error(
+                    f"unknown top-level key {key!r}",
+                    doc,
+                    key,
+                    hint="allowed keys: " + ", ".join(TOP_KEYS),
+                )
+        version = doc.get("convcalc", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise self.error(
+                f"schema version {version!r} is not supported; this convcalc reads version "
+                f"{SCHEMA_VERSION}",
+                doc,
+                "convcalc",
+            )
+        for key in ("input", "layers"):
+            if key not in doc:
+                raise self.error(f"missing required key {key!r}", doc, hint="see docs/schema.md")
+        env = self._params()
+        self._vars(env)
+        self.globals = env
+        self._read_defaults()
+        self._read_blocks()
+        shape = self.input_override or self._input(env)
+        name = doc.get("name", self.source)
+        graph = Graph(
+            name=str(name),
+            source=self.source,
+            file=self.file,
+            citation=str(doc.get("source", "")),
+            description=str(doc.get("description", "")),
+            bindings=self.bindings,
+            input_shape=shape,
+        )
+        graph.shapes[INPUT] = shape
+        self.graph = graph
+        layers = doc["layers"]
+        if not isinstance(layers, YList) or not layers:
+            raise self.error("'layers' must be a non-empty list", doc, "layers")
+        scope = _Scope("", dict(env), INPUT)
+        self._fill_builtins(scope.env, shape, 0)
+        self._expand_list(layers, scope)
+        return graph
+
+    def _params(self) -> dict[str, Any]:
+        params = self.doc.get("params", YMap())
+        if not isinstance(params, dict):
+            raise self.error("'params' must be a mapping of name: default", self.doc, "params")
+        if len(params) > MAX_PARAMS:
+            raise LimitError(f"more than {MAX_PARAMS} params", file=self.file)
+        for name in self.overrides:
+            if name not in params:
+                known = ", ".join(params) or "none"
+                raise UsageError(
+                    f"{self.source} has no parameter {name!r}; its parameters are: {known}",
+                )
+        env: dict[str, Any] = {}
+        for name, raw in params.items():
+            self._check_var_name(name, params)
+            if name in self.overrides:
+                env[name] = self.overrides[name]
+                continue
+            try:
+                env[name] = evaluate_value(raw, env, f"param {name!r}")
+            except ConvcalcError as e:
+                raise self._locate(e, params, name, None) from None
+        self.bindings = dict(env)
+        return env
+
+    def _vars(self, env: dict[str, Any]) -> None:
+        variables = self.doc.get("vars", YMap())
+        if not isinstance(variables, dict):
+            raise self.error("'vars' must be a mapping of name: expression", self.doc, "vars")
+        for name, raw in variables.items():
+            self._check_var_name(name, variables)
+            if name in env:
+                raise self.error(f"var {name!r} shadows a param", variables, name)
+            try:
+                env[name] = evaluate_value(raw, env, f"var {name!r}")
+            except ConvcalcError as e:
+                raise self._locate(e, variables, name, None) from None
+
+    def _check_var_name(self, name: str, node: Any) -> None:
+        if not NAME_RE.match(name) or "-" in name or name.startswith("__"):
+            raise self.error(f"{name!r} is not a valid name", node, name)
+        if name in BUILTINS:
+            raise self.error(f"{name!r} is a built-in name ({', '.join(BUILTINS)})", node, name)
+
+    def _input(self, env: dict[str, Any]) -> Shape:
+        raw = self.doc["input"]
+        if isinstance(raw, YMap) and "shape" in raw:
+            raw = raw["shape"]
+        if not isinstance(raw, list) or len(raw) not in (1, 3):
+            raise self.error("'input' must be [C, H, W] or [N]", self.doc, "input")
+        try:
+            return tuple(check_dim(evaluate_value(v, env, "input size"), "input size") for v in raw)
+        except ConvcalcError as e:
+            raise self._locate(e, self.doc, "input", None) from None
+
+    def _read_defaults(self) -> None:
+        defaults = self.doc.get("defaults", YMap())
+        if not isinstance(defaults, YMap):
+            raise self.error("'defaults' must map op names to arguments", self.doc, "defaults")
+        for op, values in defaults.items():
+            if op not in REGISTRY:
+                raise self._unknown_op(op, defaults, op)
+            if not isinstance(values, YMap):
+                raise self.error(f"defaults for {op!r} must be a mapping", defaults, op)
+            self.defaults[op] = values
+
+    def _read_blocks(self) -> None:
+        blocks = self.doc.get("blocks", YMap())
+        if not isinstance(blocks, YMap):
+            raise self.error("'blocks' must map block names to definitions", self.doc, "blocks")
+        for name, body in blocks.items():
+            if not NAME_RE.match(name):
+                raise self.error(f"{name!r} is not a valid block name", blocks, name)
+            if not isinstance(body, YMap) or "body" not in body:
+                raise self.error(
+                    f"block {name!r} must be a mapping with 'body' (and optional 'args')",
+                    blocks,
+                    name,
+                )
+            for key in body:
+                if key not in ("args", "body", "doc"):
+                    raise self.error(
+                        f"unknown key {key!r} in block {name!r}",
+                        body,
+                        key,
+                        hint="a block has args, body and doc",
+                    )
+            if not isinstance(body["body"], YList) or not body["body"]:
+                raise self.error(f"block {name!r} body must be a non-empty list", body, "body")
+            args = body.get("args", YMap())
+            if isinstance(args, YList):
+                fixed = YMap({a: None for a in args})
+                fixed.line, fixed.key_lines = args.line, {}
+                body["args"] = args = fixed
+            if not isinstance(args, YMap):
+                raise self.error("block args must be a list of names or a mapping", body, "args")
+            for arg in args:
+                if not isinstance(arg, str):
+                    raise self.error(f"block arg {arg!r} is not a name", body, "args")
+                self._check_var_name(arg, args)
+            self.blocks[name] = body
+
+    def _unknown_op(self, op: Any, node: Any, key: Any) -> SpecError:
+        close = difflib.get_close_matches(str(op), REGISTRY, n=3)
+        hint = (
+            f"did you mean {', '.join(close)}? " if close else ""
+        ) + "`convcalc layers` lists them"
+        return self.error(f"unknown op {op!r}", node, key, hint=hint)
+
+    # --- lists, layers, blocks ------------------------------------------------------------
+
+    def _fill_builtins(self, env: dict[str, Any], shape: Shape, i: int) -> None:
+        env["i"] = i
+        env["c_in"] = shape[0]
+        if len(shape) == 3:
+            env["h_in"], env["w_in"] = shape[1], shape[2]
+
+    def _expand_list(self, entries: YList, scope: _Scope) -> str:
+        prev = scope.in_ref
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, YMap):
+                raise self.error(
+                    "each layer must be a mapping with 'op' (or 'block')", entries, index
+                )
+            if "when" in entry:
+                try:
+                    keep = num.truth(evaluate_value(entry["when"], scope.env, "when"), "when")
+                except ConvcalcError as e:
+                    raise self._locate(e, entry, "when", entry.get("name")) from None
+                if not keep:
+                    continue
+            if "block" in entry:
+                prev = self._block_use(entry, scope, prev)
+            elif "op" in entry:
+                prev = self._layer_entry(entry, scope, prev)
+            else:
+                raise self.error("a layer needs 'op' (or 'block' to use a block)", entry)
+        return prev
+
+    def _name(self, entry: YMap, scope: _Scope, base: str) -> str:
+        if "name" not in entry:
+            return scope.auto_name(base)
+        name = entry["name"]
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise self.error(
+                f"layer name {name!r} is not valid",
+                entry,
+                "name",
+                hint="names use letters, digits, '_' and '-' and start with a letter; "
+                "'.' is reserved for nesting",
+            )
+        if name == INPUT:
+            raise self.error("'input' is reserved for the network input", entry, "name")
+        return name
+
+    def _repeat(self, entry: YMap, env: Mapping[str, Any], layer: str) -> int | None:
+        if "repeat" not in entry:
+            return None
+        try:
+            count = num.as_int(evaluate_value(entry["repeat"], env, "repeat"), "repeat")
+            if not num.is_concrete(count):
+                raise SpecError("repeat must be a number once parameters are bound")
+        except ConvcalcError as e:
+            raise self._locate(e, entry, "repeat", layer) from None
+        if count < 0:
+            raise self.error(f"repeat must be 0 or more, got {count}", entry, "repeat")
+        if count > MAX_REPEAT:
+            raise LimitError(
+                f"repeat {count} exceeds the limit of {MAX_REPEAT}",
+                file=self.file,
+                line=entry.line_of("repeat"),
+                layer=layer,
+            )
+        return count
+
+    def _resolve(self, ref: Any, scope: _Scope, entry: YMap, layer: str) -> str:
+        if ref == "$in":
+            return scope.in_ref
+        if not isinstance(ref, str):
+            raise self.error(
+                f"'from' must name layers, got {ref!r}",
+                entry,
+                "from",
+                layer=layer,
+                hint="layers are named, never numbered",
+            )
+        target = scope.full(ref)
+        if target in self.aliases:
+            return self.aliases[target]
+        if target in self.graph.shapes and target != INPUT:
+            return target
+        if ref == INPUT and not scope.prefix:
+            return INPUT
+        if scope.full(ref) == scope.full(layer):
+            raise self.error(
+                f"layer {layer!r} reads its own output (a cycle)", entry, "from", layer=layer
+            )
+        raise self.error(
+            f"'from' names {ref!r}, which is not a layer defined before this one",
+            entry,
+            "from",
+            layer=layer,
+            hint="layers may read only earlier layers (no forward references or cycles); "
+            "inside a block use $in for the block input",
+        )
+
+    def _sources(self, entry: YMap, scope: _Scope, prev: str, layer: str) -> tuple[str, ...]:
+        if "from" not in entry:
+            return (prev,)
+        refs = entry["from"]
+        if not isinstance(refs, list):
+            refs = [refs]
+        if not refs:
+            raise self.error("'from' is an empty list", entry, "from", layer=layer)
+        return tuple(self._resolve(r, scope, entry, layer) for r in refs)
+
+    def _emit(
+        self,
+        name: str,
+        kind: LayerKind,
+        raw: Mapping[str, Any],
+        inputs: tuple[str, ...],
+        env: Mapping[str, Any],
+        entry: YMap,
+    ) -> str:
+        graph = self.graph
+        if name in graph.shapes or name in self.aliases:
+            raise self.error(
+                f"duplicate layer name {name!r}",
+                entry,
+                "name",
+                layer=name,
+                hint="names must be unique; repeated layers get .0, .1, ...",
+            )
+        if len(graph.layers) >= MAX_LAYERS:
+            raise LimitError(
+                f"the network expands to more than {MAX_LAYERS} layers",
+                file=self.file,
+                line=entry.line,
+                layer=name,
+            )
+        lo, hi = kind.inputs
+        if len(inputs) < lo or (hi is not None and len(inputs) > hi):
+            want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+            raise self.error(
+                f"op {kind.op!r} takes {want} input(s), got {len(inputs)}",
+                entry,
+                "from",
+                layer=name,
+            )
+        xs = [graph.shapes[i] for i in inputs]
+        try:
+            args = kind.bind(raw, env)
+            shape = kind.shape(args, xs)
+            shape = tuple(check_dim(v, "output size") for v in shape)
+        except ConvcalcError as e:
+            key = next(
+                (k for k in raw if k in entry and e.message.startswith(f"argument {k!r}")), None
+            )
+            raise self._locate(e, entry, key, name) from None
+        graph.layers.append(Layer(name, kind, args, inputs, shape, entry.line))
+        graph.shapes[name] = shape
+        return name
+
+    def _layer_entry(self, entry: YMap, scope: _Scope, prev: str) -> str:
+        op = entry["op"]
+        kind = REGISTRY.get(op) if isinstance(op, str) else None
+        if kind is None:
+            raise self._unknown_op(op, entry, "op")
+        base = self._name(entry, scope, op)
+        count = self._repeat(entry, scope.env, scope.full(base))
+        raw: dict[str, Any] = dict(self.defaults.get(op, {}))
+        raw.update((k, v) for k, v in entry.items() if k not in LAYER_KEYS)
+        norm = entry.get("norm", raw.pop("norm", None))
+        act = entry.get("act", raw.pop("act", None))
+        raw.pop("norm", None)
+        raw.pop("act", None)
+        out = prev
+        reps = range(1) if count is None else range(count)
+        env = scope.env
+        for i in reps:
+            if count is not None:
+                env = {**scope.env, "i": i}
+            local = base if count is None else f"{base}.{i}"
+            name = scope.full(local)
+            inputs = self._sources(entry, scope, prev, local) if i == 0 else (out,)
+            group = not (_is_off(norm) and _is_off(act))
+            first = f"{name}.{op}" if group else name
+            out = self._emit(first, kind, raw, inputs, env, entry)
+            if not _is_off(norm):
+                out = self._extra(norm, "norm", name, out, entry)
+            if not _is_off(act):
+                out = self._extra(act, "act", name, out, entry)
+            if group:
+                self.aliases[name] = out
+        if count == 0:
+            self.aliases[scope.full(base)] = prev
+        elif count is not None:
+            self.aliases[scope.full(base)] = out
+        return out
+
+    def _extra(self, op: Any, key: str, group: str, prev: str, entry: YMap) -> str:
+        kind = REGISTRY.get(op) if isinstance(op, str) else None
+        if kind is None:
+            raise self._unknown_op(op, entry, key)
+        if key == "norm" and kind.category != "norm":
+            raise self.error(f"norm must be a normalisation op (bn, lrn), got {op!r}", entry, key)
+        if key == "act" and kind.category != "activation":
+            raise self.error(f"act must be an activation op, got {op!r}", entry, key)
+        raw = dict(self.defaults.get(op, {}))
+        raw.pop("norm", None)
+        raw.pop("act", None)
+        return self._emit(f"{group}.{op}", kind, raw, (prev,), {}, entry)
+
+    def _block_use(self, entry: YMap, scope: _Scope, prev: str) -> str:
+        for key in entry:
+            if key not in BLOCK_USE_KEYS:
+                raise self.error(
+                    f"unknown key {key!r} in a block use",
+                    entry,
+                    key,
+                    hint="a block use has: "
+                    + ", ".join(sorted(BLOCK_USE_KEYS))
+                    + "; block arguments go under 'args'",
+                )
+        bname = entry["block"]
+        if not isinstance(bname, str) or bname not in self.blocks:
+            known = ", ".join(self.blocks) or "none"
+            raise self.error(
+                f"unknown block {bname!r}",
+                entry,
+                "block",
+                hint=f"blocks defined in this file: {known}",
+            )
+        if bname in scope.stack:
+            chain = " -> ".join((*scope.stack, bname))
+            raise self.error(f"recursive block definition: {chain}", entry, "block")
+        if len(scope.stack) >= MAX_BLOCK_DEPTH:
+            raise LimitError(
+                f"blocks nest deeper than {MAX_BLOCK_DEPTH}", file=self.file, line=entry.line
+            )
+        bdef = self.blocks[bname]
+        use = self._name(entry, scope, bname)
+        start = self._sources(entry, scope, prev, use)
+        if len(start) != 1:
+            raise self.error("a block reads exactly one input", entry, "from", layer=use)
+        rows = self._table_rows(entry, scope, use)
+        out = start[0]
+        for r, row_env in enumerate(rows):
+            env = {**scope.env, **row_env} if row_env else scope.env
+            args = self._block_args(entry, bdef, env, row_env, use)
+            count = self._repeat(entry, env, scope.full(use))
+            row_prefix = f"{use}.{r}" if "table" in entry else use
+            for i in range(1 if count is None else count):
+                local = row_prefix if count is None else f"{row_prefix}.{i}"
+                inner = {**self.globals, **args}
+                self._fill_builtins(inner, self.graph.shapes[out], i)
+                child = _Scope(scope.full(local), inner, out, (*scope.stack, bname))
+                out = self._expand_list(bdef["body"], child)
+                self.aliases.setdefault(child.prefix, out)
+            self.aliases[scope.full(row_prefix)] = out
+        self.aliases[scope.full(use)] = out
+        return out
+
+    def _table_rows(self, entry: YMap, scope: _Scope, use: str) -> list[dict[str, Any]]:
+        table = entry.get("table")
+        if table is None:
+            return [{}]
+        if not isinstance(table, YMap) or set(table) != {"cols", "rows"}:
+            raise self.error("'table' must have exactly 'cols' and 'rows'", entry, "table")
+        cols, rows = table["cols"], table["rows"]
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise self.error("table 'cols' must be a list of names", table, "cols")
+        for c in cols:
+            self._check_var_name(c, table)
+        if not isinstance(rows, YList) or not rows:
+            raise self.error("table 'rows' must be a non-empty list", table, "rows")
+        out = []
+        for index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != len(cols):
+                raise self.error(
+                    f"table row {index} must have {len(cols)} values ({', '.join(cols)})",
+                    rows,
+                    index,
+                    layer=use,
+                )
+            try:
+                out.append(
+                    {
+                        c: evaluate_value(v, scope.env, f"column {c!r}")
+                        for c, v in zip(cols, row, strict=True)
+                    }
+                )
+            except ConvcalcError as e:
+                raise e.locate(file=self.file, line=rows.line_of(index), layer=use) from None
+        return out
+
+    def _block_args(
+        self, entry: YMap, bdef: YMap, env: Mapping[str, Any], row: Mapping[str, Any], use: str
+    ) -> dict[str, Any]:
+        spec: YMap = bdef.get("args", YMap())
+        given = entry.get("args", YMap())
+        if not isinstance(given, YMap):
+            raise self.error("block 'args' must be a mapping", entry, "args", layer=use)
+        for key in given:
+            if key not in spec:
+                raise self.error(
+                    f"block {entry['block']!r} has no argument {key!r}",
+                    given,
+                    key,
+                    layer=use,
+                    hint="its arguments are: " + (", ".join(spec) or "none"),
+                )
+        values: dict[str, Any] = {}
+        for name, default in spec.items():
+            try:
+                if name in given:
+                    values[name] = evaluate_value(given[name], env, f"argument {name!r}")
+                elif name in row:
+                    values[name] = row[name]
+                elif default is not None:
+                    values[name] = evaluate_value(
+                        default, {**self.globals, **values}, f"argument {name!r}"
+                    )
+                else:
+                    raise SpecError(
+                        f"block {entry['block']!r} needs argument {name!r}",
+                        hint="give it under 'args' or as a table column",
+                    )
+            except ConvcalcError as e:
+                raise self._locate(
+                    e, given if name in given else entry, name if name in given else None, use
+                ) from None
+        return values
+
+
+def expand(
+    doc: Any,
+    file: str,
+    source: str,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: Shape | None = None,
+) -> Graph:
+    """Expand a loaded document into a :class:`Graph`."""
+    return Expander(doc, file, source, overrides, input_shape).run()
