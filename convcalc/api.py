@@ -65,7 +65,7 @@ def load(
     text = loader.read_text(path, shown)
     doc = loader.load_yaml(text, shown)
     overrides = {k: _param_value(k, v) for k, v in (params or {}).items()}
-    return expand(doc, shown, shown, overrides, input_shape)
+    return expand(doc, shown, shown, overrides, input_shape, path)
 
 
 def analyze(

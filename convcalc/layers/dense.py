@@ -92,6 +92,29 @@ class ChannelShuffle(LayerKind):
 
 
 @register
+class Slice(LayerKind):
+    op = "slice"
+    doc = "channels [start, stop) of the input (ShuffleNet V2's channel split); no cost"
+    category = "shape"
+    args = {
+        "start": Arg("int", "first channel kept (0-based)", default=0, min=0),
+        "stop": Arg("int", "one past the last channel kept"),
+    }
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c = xs[0][0]
+        width = a.stop - a.start
+        if num.is_concrete(width) and width < 1:
+            raise ShapeError(f"slice [{a.start}, {a.stop}) keeps no channels")
+        if num.is_concrete(c) and num.is_concrete(a.stop) and a.stop > c:
+            raise ShapeError(f"slice stop {a.stop} is beyond the {c} input channels")
+        return (width, *xs[0][1:])
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs()
+
+
+@register
 class Identity(LayerKind):
     op = "identity"
     doc = "passes its input through (an identity shortcut); no cost"

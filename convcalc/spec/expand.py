@@ -13,6 +13,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from convcalc import num
@@ -24,6 +25,7 @@ from convcalc.errors import (
 )
 from convcalc.layers import REGISTRY
 from convcalc.layers.base import Args, LayerKind, Shape, check_dim, evaluate_value
+from convcalc.spec import loader
 from convcalc.spec.loader import YList, YMap
 
 SCHEMA_VERSION = 1
@@ -42,6 +44,7 @@ TOP_KEYS = {
     "input": "input shape [C, H, W] (or [N])",
     "defaults": "per-op default arguments",
     "blocks": "reusable blocks: name -> {args, body}",
+    "imports": "files whose blocks this file uses (paths relative to it, or bundled names)",
     "layers": "the layer list",
 }
 LAYER_KEYS = {"op", "name", "from", "repeat", "when", "norm", "act"}
@@ -81,6 +84,17 @@ class Graph:
         return self.shapes[name]
 
 
+@dataclass(frozen=True)
+class _Block:
+    """A block definition with the file it came from and that file's defaults."""
+
+    name: str
+    args: YMap
+    body: YList
+    file: str
+    defaults: dict[str, YMap]
+
+
 @dataclass
 class _Scope:
     prefix: str
@@ -112,8 +126,10 @@ class Expander:
         source: str,
         overrides: Mapping[str, Any] | None = None,
         input_shape: Shape | None = None,
+        path: Path | None = None,
     ) -> None:
         self.file = file
+        self.path = path
         self.source = source
         self.overrides = dict(overrides or {})
         self.input_override = input_shape
@@ -126,8 +142,9 @@ class Expander:
             )
         self.doc = doc
         self.aliases: dict[str, str] = {}
-        self.blocks: dict[str, YMap] = {}
+        self.blocks: dict[str, _Block] = {}
         self.defaults: dict[str, YMap] = {}
+        self.imported: set[Path] = set()
 
     # --- errors ---------------------------------------------------------------------------
 
@@ -164,14 +181,20 @@ class Expander:
                 doc,
                 "convcalc",
             )
+        if "layers" not in doc and "input" not in doc and "blocks" in doc:
+            raise self.error(
+                "this file only defines blocks",
+                doc,
+                hint="use its blocks from another file with `imports:`",
+            )
         for key in ("input", "layers"):
             if key not in doc:
                 raise self.error(f"missing required key {key!r}", doc, hint="see docs/schema.md")
         env = self._params()
         self._vars(env)
         self.globals = env
-        self._read_defaults()
-        self._read_blocks()
+        self.defaults = self._read_defaults(doc)
+        self._read_blocks(doc, self.path, self.defaults, ())
         shape = self.input_override or self._input(env)
         name = doc.get("name", self.source)
         graph = Graph(
@@ -248,24 +271,70 @@ class Expander:
         except ConvcalcError as e:
             raise self._locate(e, self.doc, "input", None) from None
 
-    def _read_defaults(self) -> None:
-        defaults = self.doc.get("defaults", YMap())
+    def _read_defaults(self, doc: YMap) -> dict[str, YMap]:
+        defaults = doc.get("defaults", YMap())
         if not isinstance(defaults, YMap):
-            raise self.error("'defaults' must map op names to arguments", self.doc, "defaults")
+            raise self.error("'defaults' must map op names to arguments", doc, "defaults")
+        out: dict[str, YMap] = {}
         for op, values in defaults.items():
             if op not in REGISTRY:
                 raise self._unknown_op(op, defaults, op)
             if not isinstance(values, YMap):
                 raise self.error(f"defaults for {op!r} must be a mapping", defaults, op)
-            self.defaults[op] = values
+            out[op] = values
+        return out
 
-    def _read_blocks(self) -> None:
-        blocks = self.doc.get("blocks", YMap())
+    def _imports(self, doc: YMap, path: Path | None, chain: tuple[Path, ...]) -> None:
+        refs = doc.get("imports")
+        if refs is None:
+            return
+        if not isinstance(refs, YList) or not all(isinstance(r, str) for r in refs):
+            raise self.error(
+                "'imports' must be a list of file paths or bundled names", doc, "imports"
+            )
+        for index, ref in enumerate(refs):
+            local = path.parent / ref if path is not None else None
+            try:
+                target = local if local is not None and local.is_file() else loader.resolve(ref)
+            except ConvcalcError as e:
+                raise e.locate(file=self.file, line=refs.line_of(index)) from None
+            target = target.resolve()
+            if target in chain:
+                raise self.error(f"import cycle: {ref!r} imports this file again", refs, index)
+            if target in self.imported:
+                continue
+            self.imported.add(target)
+            if len(chain) >= MAX_BLOCK_DEPTH:
+                raise LimitError("imports nest too deeply", file=self.file)
+            shown = loader.display_name(target)
+            sub = loader.load_yaml(loader.read_text(target, shown), shown)
+            if not isinstance(sub, YMap):
+                raise SpecError("an imported file must be a mapping with 'blocks'", file=shown)
+            saved, self.file = self.file, shown
+            try:
+                for key in sub:
+                    if key not in TOP_KEYS:
+                        raise self.error(f"unknown top-level key {key!r}", sub, key)
+                self._read_blocks(sub, target, self._read_defaults(sub), (*chain, target))
+            finally:
+                self.file = saved
+
+    def _read_blocks(
+        self, doc: YMap, path: Path | None, defaults: dict[str, YMap], chain: tuple[Path, ...]
+    ) -> None:
+        self._imports(doc, path, chain if path is None else (*chain, path.resolve()))
+        blocks = doc.get("blocks", YMap())
         if not isinstance(blocks, YMap):
-            raise self.error("'blocks' must map block names to definitions", self.doc, "blocks")
+            raise self.error("'blocks' must map block names to definitions", doc, "blocks")
         for name, body in blocks.items():
             if not NAME_RE.match(name):
                 raise self.error(f"{name!r} is not a valid block name", blocks, name)
+            if name in self.blocks:
+                raise self.error(
+                    f"block {name!r} is defined twice (also in {self.blocks[name].file})",
+                    blocks,
+                    name,
+                )
             if not isinstance(body, YMap) or "body" not in body:
                 raise self.error(
                     f"block {name!r} must be a mapping with 'body' (and optional 'args')",
@@ -286,14 +355,14 @@ class Expander:
             if isinstance(args, YList):
                 fixed = YMap({a: None for a in args})
                 fixed.line, fixed.key_lines = args.line, {}
-                body["args"] = args = fixed
+                args = fixed
             if not isinstance(args, YMap):
                 raise self.error("block args must be a list of names or a mapping", body, "args")
             for arg in args:
                 if not isinstance(arg, str):
                     raise self.error(f"block arg {arg!r} is not a name", body, "args")
                 self._check_var_name(arg, args)
-            self.blocks[name] = body
+            self.blocks[name] = _Block(name, args, body["body"], self.file, defaults)
 
     def _unknown_op(self, op: Any, node: Any, key: Any) -> SpecError:
         close = difflib.get_close_matches(str(op), REGISTRY, n=3)
@@ -534,7 +603,7 @@ class Expander:
             raise LimitError(
                 f"blocks nest deeper than {MAX_BLOCK_DEPTH}", file=self.file, line=entry.line
             )
-        bdef = self.blocks[bname]
+        block = self.blocks[bname]
         use = self._name(entry, scope, bname)
         start = self._sources(entry, scope, prev, use)
         if len(start) != 1:
@@ -543,7 +612,7 @@ class Expander:
         out = start[0]
         for r, row_env in enumerate(rows):
             env = {**scope.env, **row_env} if row_env else scope.env
-            args = self._block_args(entry, bdef, env, row_env, use)
+            args = self._block_args(entry, block, env, row_env, use)
             count = self._repeat(entry, env, scope.full(use))
             row_prefix = f"{use}.{r}" if "table" in entry else use
             for i in range(1 if count is None else count):
@@ -551,7 +620,12 @@ class Expander:
                 inner = {**self.globals, **args}
                 self._fill_builtins(inner, self.graph.shapes[out], i)
                 child = _Scope(scope.full(local), inner, out, (*scope.stack, bname))
-                out = self._expand_list(bdef["body"], child)
+                saved = self.file, self.defaults
+                self.file, self.defaults = block.file, block.defaults
+                try:
+                    out = self._expand_list(block.body, child)
+                finally:
+                    self.file, self.defaults = saved
                 self.aliases.setdefault(child.prefix, out)
             self.aliases[scope.full(row_prefix)] = out
         self.aliases[scope.full(use)] = out
@@ -591,9 +665,9 @@ class Expander:
         return out
 
     def _block_args(
-        self, entry: YMap, bdef: YMap, env: Mapping[str, Any], row: Mapping[str, Any], use: str
+        self, entry: YMap, block: _Block, env: Mapping[str, Any], row: Mapping[str, Any], use: str
     ) -> dict[str, Any]:
-        spec: YMap = bdef.get("args", YMap())
+        spec = block.args
         given = entry.get("args", YMap())
         if not isinstance(given, YMap):
             raise self.error("block 'args' must be a mapping", entry, "args", layer=use)
@@ -635,6 +709,7 @@ def expand(
     source: str,
     overrides: Mapping[str, Any] | None = None,
     input_shape: Shape | None = None,
+    path: Path | None = None,
 ) -> Graph:
-    """Expand a loaded document into a :class:`Graph`."""
-    return Expander(doc, file, source, overrides, input_shape).run()
+    """Expand a loaded document into a :class:`Graph`; ``path`` anchors relative imports."""
+    return Expander(doc, file, source, overrides, input_shape, path).run()

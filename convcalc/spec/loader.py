@@ -55,9 +55,11 @@ def architectures_dir() -> Path:
 
 
 def bundled_names() -> list[str]:
-    """Every bundled architecture name (``blocks/...`` included), sorted."""
+    """Every bundled architecture name (``blocks/...`` included, block libraries under
+    ``lib/`` left out), sorted."""
     root = architectures_dir()
     names = [p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml")]
+    names = [n for n in names if not n.startswith("lib/")]
     return sorted(names, key=lambda n: (n.count("/"), n))
 
 
