@@ -147,6 +147,13 @@ def analyze(
     _guard(debug, body)
 
 
+def _console() -> Any:
+    """A rich console; wide when writing to a file or pipe, so numbers are never cut."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
 def _emit(report: Any, fmt: Format, depth: int | None) -> None:
     from convcalc.render import text
 
@@ -157,11 +164,9 @@ def _emit(report: Any, fmt: Format, depth: int | None) -> None:
     elif fmt is Format.markdown:
         sys.stdout.write(text.to_markdown(report, depth))
     else:
-        from rich.console import Console
-
         from convcalc.render.table import print_report
 
-        print_report(Console(), report, depth)
+        print_report(_console(), report, depth)
         for w in report.warnings:
             sys.stderr.write(f"warning: {w}\n")
 
@@ -171,13 +176,11 @@ def list_(debug: Debug = False) -> None:
     """Bundled architectures and blocks, with their sources."""
 
     def body() -> None:
-        from rich.console import Console
-
         from convcalc import api
         from convcalc.render.table import print_rows
 
         rows = [(a.name, a.description, a.citation) for a in api.list_architectures()]
-        print_rows(Console(), "bundled architectures", ("name", "description", "source"), rows)
+        print_rows(_console(), "bundled architectures", ("name", "description", "source"), rows)
 
     _guard(debug, body)
 
@@ -185,25 +188,31 @@ def list_(debug: Debug = False) -> None:
 @app.command()
 def layers(
     op: Annotated[str | None, typer.Argument(help="Show one op's arguments.")] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="table, or markdown (docs/layers.md).")
+    ] = Format.table,
     debug: Debug = False,
 ) -> None:
     """Layer kinds (YAML `op` names) and their arguments."""
 
     def body() -> None:
-        from rich.console import Console
-
         from convcalc.errors import UsageError
-        from convcalc.layers import REGISTRY
-        from convcalc.render.table import print_rows
+        from convcalc.layers import REGISTRY, ordered
+        from convcalc.render.text import layers_markdown
 
-        kinds = [REGISTRY[op]] if op else list(REGISTRY.values())
         if op and op not in REGISTRY:
             raise UsageError(f"unknown op {op!r}; `convcalc layers` lists them")
+        kinds = [REGISTRY[op]] if op else ordered()
+        if fmt is Format.markdown:
+            sys.stdout.write(layers_markdown(kinds))
+            return
+        from convcalc.render.table import print_rows
+
         rows = []
         for kind in kinds:
             args = "\n".join(f"{n}: {a.describe()} - {a.doc}" for n, a in kind.args.items())
             rows.append((kind.op, kind.doc, args or "(none)"))
-        print_rows(Console(), "layer kinds", ("op", "what it is", "arguments"), rows)
+        print_rows(_console(), "layer kinds", ("op", "what it is", "arguments"), rows)
 
     _guard(debug, body)
 

@@ -24,7 +24,7 @@ fixed table (:data:`FUNCTIONS`). Evaluation (:func:`evaluate`) works on exact va
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -124,8 +124,8 @@ FUNCTIONS: dict[str, Function] = {
 # --- parser -------------------------------------------------------------------------------
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens: list[tuple[str, str, int]] = []
+def _tokenize(text: str) -> Iterator[tuple[str, str, int]]:
+    """Tokens one at a time, so the parser reports the first problem from the left."""
     pos = 0
     while pos < len(text):
         m = _TOKEN_RE.match(text, pos)
@@ -147,29 +147,31 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         kind = m.lastgroup
         assert kind is not None
         if kind != "ws":
-            tokens.append((kind, m.group(), pos))
+            yield kind, m.group(), pos
         pos = m.end()
-    tokens.append(("end", "", len(text)))
-    return tokens
+    yield "end", "", len(text)
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = _tokenize(text)
+        self._source = _tokenize(text)
+        self.tokens: list[tuple[str, str, int]] = []
         self.i = 0
         self.depth = 0
 
     def peek(self) -> tuple[str, str, int]:
+        while len(self.tokens) <= self.i:
+            self.tokens.append(next(self._source))
         return self.tokens[self.i]
 
     def take(self) -> tuple[str, str, int]:
-        tok = self.tokens[self.i]
+        tok = self.peek()
         self.i += 1
         return tok
 
     def at(self, value: str) -> bool:
-        kind, val, _ = self.tokens[self.i]
+        kind, val, _ = self.peek()
         return val == value and kind in ("op", "name")
 
     def expect(self, value: str) -> None:

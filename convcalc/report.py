@@ -72,6 +72,13 @@ class Report:
     description: str = ""
     warnings: list[str] = field(default_factory=list)
 
+    def layer(self, name: str) -> LayerRow:
+        """The row of the layer called ``name``."""
+        for row in self.layers:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
     def to_json(self) -> dict[str, Any]:
         """The ``convcalc.analysis/1`` document; integers stay exact integers."""
         t = self.totals

@@ -23,8 +23,12 @@ def register(cls: K) -> K:
     return cls
 
 
-def get(op: str) -> LayerKind | None:
-    return REGISTRY.get(op)
+_CATEGORIES = ("conv", "pool", "linear", "norm", "activation", "merge", "shape", "other")
+
+
+def ordered() -> list[LayerKind]:
+    """Every kind, grouped by category (convolutions first), for listings and docs."""
+    return sorted(REGISTRY.values(), key=lambda k: _CATEGORIES.index(k.category))
 
 
 # Importing the modules registers their kinds.

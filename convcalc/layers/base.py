@@ -149,9 +149,10 @@ class LayerKind:
         for name, spec in self.args.items():
             if name in raw and raw[name] is not None:
                 try:
-                    out[name] = self._coerce(spec, raw[name], env, name)
+                    out[name] = self._coerce(spec, raw[name], env, f"argument {name!r}")
                 except (SpecError, ExprError, ShapeError, LimitError) as e:
-                    e.message = f"argument {name!r}: {e.message}"
+                    if not e.message.startswith(f"argument {name!r}"):
+                        e.message = f"argument {name!r}: {e.message}"
                     raise
             elif spec.required:
                 raise SpecError(

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from convcalc.render.text import exact, fold, human, rf_text, shape, totals_rows
+from convcalc.render.text import exact, fold, human, plain, rf_text, shape, totals_rows
 from convcalc.report import Report
 
 
 def print_report(console: Console, report: Report, depth: int | None = None) -> None:
-    bindings = ", ".join(f"{k}={v}" for k, v in report.bindings.items())
+    bindings = ", ".join(f"{k}={plain(v)}" for k, v in report.bindings.items())
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
     table = Table(title=title, caption=bindings or None, header_style="bold")
     for col, justify in (

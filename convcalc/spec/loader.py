@@ -246,8 +246,9 @@ def load_yaml(text: str, shown: str) -> Any:
         line = mark.line + 1 if mark else None
         problem = e.problem or str(e)
         hint = None
-        if "\t" in problem or "tab" in problem.lower():
-            hint = "indent with spaces, not tabs"
+        rows = text.splitlines()
+        if line and line <= len(rows) and "\t" in rows[line - 1]:
+            hint = "indent with spaces, not tabs (YAML forbids tabs in indentation)"
         raise SpecError(f"YAML syntax error: {problem}", file=shown, line=line, hint=hint) from None
     except yaml.YAMLError as e:
         raise SpecError(f"YAML error: {e}", file=shown) from None

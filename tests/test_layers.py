@@ -1,0 +1,235 @@
+"""Every layer kind against hand calculations (the expected values are worked in comments)."""
+
+from __future__ import annotations
+
+import pytest
+
+from convcalc.layers import REGISTRY
+
+# One small example per kind: (input shape, layer YAML, output shape, params, macs, flops).
+# Every number is worked out by hand in the comment above the row.
+CASES = {
+    # out 8, in 3, 3x3, pad 1 on 8x8: weights 8*3*9 = 216, bias 8 -> 224;
+    # MACs 8*8 positions * 8 out * 27 = 13,824; FLOPs 2*13,824 + 512 bias adds = 28,160.
+    "conv": ([3, 8, 8], "{op: conv, out: 8, k: 3, padding: 1}", (8, 8, 8), 224, 13824, 28160),
+    # depthwise 3x3 x2 on 16 channels: 32 filters of 9 = 288 + 32 bias = 320;
+    # MACs 8*8*32*9 = 18,432; FLOPs 36,864 + 2,048 bias adds = 38,912.
+    "dwconv": (
+        [16, 8, 8],
+        "{op: dwconv, k: 3, padding: 1, multiplier: 2}",
+        (32, 8, 8),
+        320,
+        18432,
+        38912,
+    ),
+    # DCGAN's first fractionally-strided conv: (4-1)*2 - 2*2 + (5-1) + 1 + 1 = 8;
+    # weights 1024*512*25 = 13,107,200 + 512 bias; MACs 4*4 inputs * 1024 * 512 * 25.
+    "deconv": (
+        [1024, 4, 4],
+        "{op: deconv, out: 512, k: 5, stride: 2, padding: 2, output_padding: 1}",
+        (512, 8, 8),
+        13107712,
+        209715200,
+        2 * 209715200 + 512 * 64,
+    ),
+    # Offset conv: 2*9 = 18 channels from 4: 18*4*9 + 18 = 666; main 8*4*9 + 8 = 296.
+    # MACs 25*(18*36) + 25*(8*36) = 16,200 + 7,200 = 23,400. FLOPs: 2*23,400 + bilinear
+    # sampling 25*4*9*7 = 6,300 + offset bias 25*18 = 450 + main bias 25*8 = 200.
+    "deform_conv": (
+        [4, 5, 5],
+        "{op: deform_conv, out: 8, k: 3, padding: 1}",
+        (8, 5, 5),
+        962,
+        23400,
+        46800 + 6300 + 450 + 200,
+    ),
+    # Unshared 3x3 from 2 to 3 channels on 5x5 (no pad): 3*3*3 = 27 outputs, each with
+    # 2*9 = 18 weights (486) and its own bias (27): 513 params; 486 MACs.
+    "local_conv": ([2, 5, 5], "{op: local_conv, out: 3, k: 3}", (3, 3, 3), 513, 486, 999),
+    # Tiled, 2x2 kernel sets: 4 * (3*2*9) = 216 + 3 bias; MACs as conv: 9 * 54 = 486.
+    "tiled_conv": (
+        [2, 5, 5],
+        "{op: tiled_conv, out: 3, k: 3, tiles: 2}",
+        (3, 3, 3),
+        219,
+        486,
+        972 + 27,
+    ),
+    # Connection table with K = 3 non-zeros, 3x3 kernels: K*m*n + P = 3*9 + 2 = 29 (seed 002);
+    # MACs 3*3 positions * 3 * 9 = 243.
+    "table_conv": (
+        [2, 5, 5],
+        "{op: table_conv, table: [[1, 1], [0, 1]], k: 3}",
+        (2, 3, 3),
+        29,
+        243,
+        486 + 18,
+    ),
+    # floor((13 - 3) / 2) + 1 = 6; (9 - 1) comparisons per output: 8*6*6*8 = 2,304.
+    "maxpool": ([8, 13, 13], "{op: maxpool, k: 3, stride: 2}", (8, 6, 6), 0, 0, 2304),
+    # LeNet-5 S2: 2x2 subsampling with a learned coefficient and bias per map: 12 params.
+    # FLOPs: 6*14*14 = 1,176 outputs * (4 + 2) = 7,056.
+    "avgpool": (
+        [6, 28, 28],
+        "{op: avgpool, k: 2, trainable: true}",
+        (6, 14, 14),
+        12,
+        0,
+        7056,
+    ),
+    "global_avgpool": ([8, 7, 7], "{op: global_avgpool}", (8, 1, 1), 0, 0, 392),  # 8*49
+    "global_maxpool": ([8, 7, 7], "{op: global_maxpool}", (8, 1, 1), 0, 0, 392),
+    # PyTorch windows for 5 -> 3: [0,2), [1,4), [3,5): sizes 2 + 3 + 2 = 7 per axis;
+    # FLOPs 2 channels * 7 * 7 = 98.
+    "adaptive_avgpool": ([2, 5, 5], "{op: adaptive_avgpool, size: 3}", (2, 3, 3), 0, 0, 98),
+    # Bilinear x2 on 4x3x3: 4*6*6 = 144 outputs * 7.
+    "upsample": (
+        [4, 3, 3],
+        "{op: upsample, scale: 2, mode: bilinear}",
+        (4, 6, 6),
+        0,
+        0,
+        1008,
+    ),
+    "shift": ([4, 5, 5], "{op: shift, k: 3}", (4, 5, 5), 0, 0, 0),
+    # VGG fc6: 25,088 * 4,096 = 102,760,448 weights + 4,096 biases.
+    "linear": (
+        [25088],
+        "{op: linear, out: 4096}",
+        (4096,),
+        102764544,
+        102760448,
+        2 * 102760448 + 4096,
+    ),
+    "flatten": ([512, 7, 7], "{op: flatten}", (25088,), 0, 0, 0),
+    "reshape": ([16384], "{op: reshape, shape: [1024, 4, 4]}", (1024, 4, 4), 0, 0, 0),
+    "channel_shuffle": ([8, 2, 2], "{op: channel_shuffle, groups: 4}", (8, 2, 2), 0, 0, 0),
+    "slice": ([8, 2, 2], "{op: slice, start: 2, stop: 6}", (4, 2, 2), 0, 0, 0),
+    "identity": ([8, 2, 2], "{op: identity}", (8, 2, 2), 0, 0, 0),
+    "dropout": ([10], "{op: dropout, p: 0.5}", (10,), 0, 0, 0),
+    # 2 per channel (scale, shift); 2 FLOPs per value: 2 * 32*4*4 = 1,024.
+    "bn": ([32, 4, 4], "{op: bn}", (32, 4, 4), 64, 0, 1024),
+    # AlexNet's LRN, n = 5: (2*5 + 3) = 13 FLOPs per value.
+    "lrn": ([96, 55, 55], "{op: lrn, size: 5}", (96, 55, 55), 0, 0, 13 * 96 * 55 * 55),
+    # Per value: relu 1, relu6 2, leaky 2, sigmoid 4, tanh 5, hsigmoid 4, hswish 5, swish 5.
+    "relu": ([2, 3, 3], "{op: relu}", (2, 3, 3), 0, 0, 18),
+    "relu6": ([2, 3, 3], "{op: relu6}", (2, 3, 3), 0, 0, 36),
+    "leaky_relu": ([2, 3, 3], "{op: leaky_relu}", (2, 3, 3), 0, 0, 36),
+    "sigmoid": ([2, 3, 3], "{op: sigmoid}", (2, 3, 3), 0, 0, 72),
+    "tanh": ([2, 3, 3], "{op: tanh}", (2, 3, 3), 0, 0, 90),
+    "hsigmoid": ([2, 3, 3], "{op: hsigmoid}", (2, 3, 3), 0, 0, 72),
+    "hswish": ([2, 3, 3], "{op: hswish}", (2, 3, 3), 0, 0, 90),
+    "swish": ([2, 3, 3], "{op: swish}", (2, 3, 3), 0, 0, 90),
+    "prelu": ([2, 3, 3], "{op: prelu, per_channel: true}", (2, 3, 3), 2, 0, 36),
+    "softmax": ([10], "{op: softmax}", (10,), 0, 0, 30),
+}
+
+MERGES = {
+    # Two 4x3x3 inputs: 36 adds.
+    "add": ("{op: add, from: [a, b]}", (4, 3, 3), 36),
+    "concat": ("{op: concat, from: [a, b]}", (8, 3, 3), 0),
+    "multiply": ("{op: multiply, from: [a, b]}", (4, 3, 3), 36),
+}
+
+
+def test_every_kind_has_a_hand_checked_case() -> None:
+    assert set(CASES) | set(MERGES) == set(REGISTRY)
+
+
+def test_every_kind_documents_itself() -> None:
+    for op, kind in REGISTRY.items():
+        assert kind.doc, op
+        for name, arg in kind.args.items():
+            assert arg.doc, f"{op}.{name}"
+
+
+@pytest.mark.parametrize("op", sorted(CASES))
+def test_kind(op: str, run_yaml) -> None:
+    shape, spec, out, params, macs, flops = CASES[op]
+    report = run_yaml(f"input: {shape}\nlayers:\n  - {spec[:-1]}, name: x}}\n")
+    row = report.layer("x")
+    assert row.output_shape == out
+    assert (row.params, row.macs, row.flops) == (params, macs, flops)
+
+
+@pytest.mark.parametrize("op", sorted(MERGES))
+def test_merge_kind(op: str, run_yaml) -> None:
+    spec, out, flops = MERGES[op]
+    report = run_yaml(
+        f"""
+        input: [4, 3, 3]
+        layers:
+          - {{op: identity, name: a}}
+          - {{op: identity, name: b, from: input}}
+          - {spec[:-1]}, name: x}}
+        """
+    )
+    row = report.layer("x")
+    assert row.output_shape == out
+    assert (row.params, row.macs, row.flops) == (0, 0, flops)
+
+
+def test_multiply_scales_channels_by_a_gate(run_yaml) -> None:
+    # An SE gate: 8x4x4 features times an 8x1x1 gate = 8x4x4, one multiply per value (128).
+    report = run_yaml(
+        """
+        input: [8, 4, 4]
+        layers:
+          - {op: identity, name: x}
+          - {op: global_avgpool, name: g}
+          - {op: sigmoid, name: gate}
+          - {op: multiply, from: [x, gate], name: scaled}
+        """
+    )
+    row = report.layer("scaled")
+    assert row.output_shape == (8, 4, 4)
+    assert row.flops == 128
+
+
+def test_group_conv_counts(run_yaml) -> None:
+    # Seed 002: G groups give G * W_K * H_K * (C_I/G) * (C_O/G) weights and the same factor
+    # on multiply-adds. C_I = 8, C_O = 16, G = 4, 3x3, 6x6 output:
+    # 4 * 9 * 2 * 4 = 288 weights (1/4 of the dense 1,152); MACs 36 * 288 = 10,368.
+    report = run_yaml(
+        """
+        input: [8, 6, 6]
+        layers:
+          - {op: conv, out: 16, k: 3, padding: 1, groups: 4, bias: false, name: g}
+          - {op: conv, out: 16, k: 3, padding: 1, bias: false, from: input, name: d}
+        """
+    )
+    assert report.layer("g").params == 288
+    assert report.layer("g").macs == 10368
+    assert report.layer("d").params == 1152
+    assert report.layer("d").macs == 4 * 10368
+
+
+def test_lenet_c3_connection_table(run_yaml) -> None:
+    # LeNet-5's C3 (LeCun et al. 1998, Table I): 60 connections of 5x5 kernels and 16 biases:
+    # 60*25 + 16 = 1,516 trainable parameters; 10x10 outputs: 100 * 1,500 = 150,000 MACs.
+    table = [
+        [1, 1, 1, 0, 0, 0],
+        [0, 1, 1, 1, 0, 0],
+        [0, 0, 1, 1, 1, 0],
+        [0, 0, 0, 1, 1, 1],
+        [1, 0, 0, 0, 1, 1],
+        [1, 1, 0, 0, 0, 1],
+        [1, 1, 1, 1, 0, 0],
+        [0, 1, 1, 1, 1, 0],
+        [0, 0, 1, 1, 1, 1],
+        [1, 0, 0, 1, 1, 1],
+        [1, 1, 0, 0, 1, 1],
+        [1, 1, 1, 0, 0, 1],
+        [1, 1, 0, 1, 1, 0],
+        [0, 1, 1, 0, 1, 1],
+        [1, 0, 1, 1, 0, 1],
+        [1, 1, 1, 1, 1, 1],
+    ]
+    assert sum(map(sum, table)) == 60
+    report = run_yaml(
+        f"input: [6, 14, 14]\nlayers:\n  - {{op: table_conv, k: 5, table: {table}, name: c3}}\n"
+    )
+    row = report.layer("c3")
+    assert row.output_shape == (16, 10, 10)
+    assert row.params == 1516
+    assert row.macs == 150000
