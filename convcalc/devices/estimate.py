@@ -1,0 +1,531 @@
+"""The device estimate: a per-layer roofline with efficiency factors, plus verdicts.
+
+For every layer, ``time = max(flops / (peak x eff_op), traffic / (bandwidth x eff_bw)) +
+overhead``; the larger term names the bound the layer hits. A roofline cannot see cache
+behaviour, kernel quality or scheduling, so each profile's efficiency factors and overhead
+are fitted on published latencies (benchmarks/calibrate.py) and docs/devices.md reports how
+far the estimates land from those measurements. What the model does capture is exactly what
+multiply-add counts miss (ShuffleNet V2, Ma et al. 2018): memory traffic, many small layers
+(overheads), and depthwise/grouped convolutions and element-wise ops running far below peak.
+
+Verdicts are exact where they can be: parameter, MAC and memory budgets compare integers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from convcalc import num
+from convcalc.devices.profile import DeviceProfile
+from convcalc.errors import UsageError
+from convcalc.report import DTYPE_BYTES, LayerRow, Report
+
+#: Layers that only re-index memory in every framework (no copy): they take no time.
+VIEW_OPS = frozenset({"flatten", "reshape", "identity", "dropout", "slice"})
+
+
+def op_class(row: LayerRow) -> str:
+    """The efficiency class of a layer: conv, conv1x1, grouped, linear, elementwise or view.
+
+    Convolutions split three ways because they run at very different fractions of peak:
+    a dense k x k conv is a large matrix product, a 1x1 conv a thinner one, and a
+    depthwise or grouped conv has little reuse per weight (ShuffleNet V2's guideline G2).
+    """
+    from convcalc.layers import REGISTRY
+
+    if row.type in VIEW_OPS:
+        return "view"
+    if row.type == "dwconv":
+        return "grouped"
+    kind = REGISTRY.get(row.type)
+    category = getattr(kind, "category", "other")
+    if category == "linear":
+        return "linear"
+    if category == "conv" and row.type != "shift":
+        parts = row.summary.split()
+        if any(p.startswith("g") and p[1:].isdigit() and int(p[1:]) > 1 for p in parts):
+            return "grouped"
+        if parts and parts[0] == "1x1":
+            return "conv1x1"
+        return "conv"
+    return "elementwise"
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    """One layer on the device. ``fused_into`` names the layer a fused op runs inside."""
+
+    name: str
+    op_class: str
+    flops: float
+    traffic_bytes: float
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    time_s: float
+    bound: str  # "compute" or "memory"
+    fused_into: str | None = None
+
+    def to_json(self, total: float) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "time_s": self.time_s,
+            "bound": self.bound,
+            "op_class": self.op_class,
+            "share": self.time_s / total if total else 0.0,
+        }
+        if self.fused_into:
+            out["fused_into"] = self.fused_into
+        return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One limit checked: ``margin`` is headroom (limit - value for a maximum, value -
+    limit for a minimum): negative when it fails. ``reason`` says why, in words."""
+
+    budget: str
+    limit: float
+    value: float
+    passed: bool
+    kind: str = "max"  # "max", or "min" for throughput
+    reason: str = ""
+    minimum: float | None = None  # the lower end of a range budget (ShuffleNet's 10-150M)
+
+    @property
+    def margin(self) -> float:
+        return self.limit - self.value if self.kind == "max" else self.value - self.limit
+
+    @property
+    def ratio(self) -> float:
+        """value / limit (1.0 is exactly at the limit)."""
+        return self.value / self.limit if self.limit else float("inf")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "budget": self.budget,
+            "limit": _plain(self.limit),
+            "value": _plain(self.value),
+            "pass": self.passed,
+            "kind": self.kind,
+            "margin": _plain(self.margin),
+            "ratio": self.ratio,
+            "reason": self.reason,
+        }
+        if self.minimum is not None:
+            out["min"] = _plain(self.minimum)
+        return out
+
+
+@dataclass
+class DeviceEstimate:
+    """A network on a device: per-layer times, totals and verdicts."""
+
+    device: str
+    title: str
+    device_class: str
+    dtype: str
+    batch: int
+    layers: list[LayerTime]
+    latency_s: float | None
+    throughput_per_s: float | None
+    flops: float
+    traffic_bytes: float
+    param_bytes: int
+    peak_activation_bytes: int
+    peak_layer: str
+    verdicts: list[Verdict]
+    fits: bool
+    warnings: list[str] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """Every verdict passes (memory fit and every budget): the --fail-over-budget gate."""
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.passed]
+
+    @property
+    def arithmetic_intensity(self) -> float | None:
+        """FLOPs per byte of memory traffic over the whole network."""
+        return self.flops / self.traffic_bytes if self.traffic_bytes else None
+
+    def bound_shares(self) -> dict[str, float]:
+        """Share of the latency spent in compute-bound and memory-bound layers and in
+        per-layer overhead."""
+        total = self.latency_s or 0.0
+        out = {"compute": 0.0, "memory": 0.0, "overhead": 0.0}
+        if not total:
+            return out
+        for t in self.layers:
+            out["overhead"] += t.overhead_s / total
+            out[t.bound] += (t.time_s - t.overhead_s) / total
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``device`` section of ``convcalc.analysis/1`` (DESIGN.md section 3)."""
+        total = self.latency_s or 0.0
+        return {
+            "name": self.device,
+            "title": self.title,
+            "class": self.device_class,
+            "source": self.source,
+            "dtype": self.dtype,
+            "batch": self.batch,
+            "latency_s": self.latency_s,
+            "throughput_per_s": self.throughput_per_s,
+            "flops": _plain(self.flops),
+            "traffic_bytes": _plain(self.traffic_bytes),
+            "arithmetic_intensity": self.arithmetic_intensity,
+            "param_bytes": self.param_bytes,
+            "peak_activation_bytes": self.peak_activation_bytes,
+            "layers": [t.to_json(total) for t in self.layers],
+            "verdicts": [v.to_json() for v in self.verdicts],
+            "fits": self.fits,
+            "pass": self.passed,
+            "warnings": list(self.warnings),
+        }
+
+
+def _plain(x: float) -> float | int:
+    return int(x) if float(x).is_integer() and abs(x) < 2**63 else float(x)
+
+
+def _concrete(value: Any, what: str) -> float:
+    if not num.is_concrete(value):
+        raise UsageError(
+            f"a device estimate needs concrete numbers, but {what} is symbolic ({value})",
+            hint="bind every parameter (leave out --symbolic) to estimate on a device",
+        )
+    return float(value)
+
+
+def estimate(
+    report: Report,
+    profile: DeviceProfile,
+    *,
+    dtype: str | None = None,
+    batch: int | None = None,
+) -> DeviceEstimate:
+    """Time ``report`` on ``profile`` (at its dtype and batch unless given) and check every
+    budget and memory limit. Never prints; raises UsageError for symbolic reports."""
+    dtype = dtype or profile.dtype
+    if dtype not in DTYPE_BYTES:
+        raise UsageError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
+    batch = profile.batch if batch is None else batch
+    if batch < 1:
+        raise UsageError(f"batch must be at least 1, got {batch}")
+    width_in = DTYPE_BYTES[report.dtype]
+    width = DTYPE_BYTES[dtype]
+    warnings: list[str] = []
+
+    rows = report.layers
+    classes = [op_class(r) for r in rows]
+    # Batch-1 element counts at the report's dtype -> bytes at the device dtype and batch.
+    params = [_concrete(r.params, f"params of {r.name}") for r in rows]
+    io_elems = [
+        _concrete(r.traffic_bytes, f"traffic of {r.name}") / width_in - p
+        for r, p in zip(rows, params, strict=True)
+    ]
+    flops = [_concrete(r.flops, f"flops of {r.name}") * batch for r in rows]
+    traffic = [(batch * e + p) * width for e, p in zip(io_elems, params, strict=True)]
+
+    # Fusion: an op named in the profile's `fused` list whose only input is the layer just
+    # before it runs inside that layer's kernel (folded batch norm, fused activation): its
+    # arithmetic joins the host, its memory traffic and overhead disappear.
+    host_of: dict[int, int] = {}
+    index = {r.name: i for i, r in enumerate(rows)}
+    for i, r in enumerate(rows):
+        if r.type not in profile.fused or len(r.inputs) != 1 or i == 0:
+            continue
+        j = index.get(r.inputs[0])
+        if j != i - 1:
+            continue
+        host = host_of.get(j, j)
+        if classes[host] in ("conv", "conv1x1", "grouped", "linear"):
+            host_of[i] = host
+    host_flops = list(flops)
+    for i, h in host_of.items():
+        host_flops[h] += flops[i]
+
+    layers: list[LayerTime] = []
+    latency: float | None = None
+    if profile.has_hardware:
+        peak = profile.peak(dtype)
+        bandwidth = profile.bandwidth_Bps or 0.0
+        eff_bw = profile.efficiency["bandwidth"]
+        pending: dict[int, LayerTime] = {}
+        for i, r in enumerate(rows):
+            cls = classes[i]
+            if cls == "view":
+                layers.append(LayerTime(r.name, cls, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "memory"))
+                continue
+            if i in host_of:
+                host = rows[host_of[i]].name
+                layers.append(
+                    LayerTime(
+                        r.name,
+                        cls,
+                        flops[i],
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        pending[host_of[i]].bound,
+                        fused_into=host,
+                    )
+                )
+                continue
+            compute = host_flops[i] / (peak * profile.efficiency[cls])
+            memory = traffic[i] / (bandwidth * eff_bw) if bandwidth else 0.0
+            over = profile.overhead_s
+            t = LayerTime(
+                r.name,
+                cls,
+                host_flops[i],
+                traffic[i],
+                compute,
+                memory,
+                over,
+                max(compute, memory) + over,
+                "compute" if compute >= memory else "memory",
+            )
+            pending[i] = t
+            layers.append(t)
+        latency = sum(t.time_s for t in layers)
+
+    t = report.totals
+    param_count = int(_concrete(t.params, "the parameter count"))
+    peak = device_peak(report, host_of, classes)
+    param_bytes = param_count * width
+    peak_act = peak.elements * width * batch
+    verdicts = _verdicts(profile, t, dtype, batch, latency, param_bytes, peak_act, peak, warnings)
+    fits = all(v.passed for v in verdicts if v.budget in _MEMORY_VERDICTS)
+    if profile.budget_input is not None and tuple(report.input) != profile.budget_input:
+        shown = "x".join(str(v) for v in profile.budget_input)
+        warnings.append(
+            f"the budgets of {profile.name} are defined at input {shown}; this network's "
+            f"input is {'x'.join(str(v) for v in report.input)}"
+        )
+    return DeviceEstimate(
+        device=profile.name,
+        title=profile.title,
+        device_class=profile.device_class,
+        dtype=dtype,
+        batch=batch,
+        layers=layers,
+        latency_s=latency,
+        throughput_per_s=(batch / latency) if latency else None,
+        flops=sum(flops),
+        traffic_bytes=sum(
+            tr for i, tr in enumerate(traffic) if classes[i] != "view" and i not in host_of
+        ),
+        param_bytes=param_bytes,
+        peak_activation_bytes=peak_act,
+        peak_layer=peak.layer,
+        verdicts=verdicts,
+        fits=fits,
+        warnings=warnings,
+        source=profile.source,
+    )
+
+
+_MEMORY_VERDICTS = ("memory_bytes", "sram_bytes", "flash_bytes")
+
+
+@dataclass(frozen=True)
+class Peak:
+    """Peak activation memory as the device runs the graph: fused ops work in place in
+    their host's output and views alias their input, so neither allocates a tensor."""
+
+    elements: int  # batch 1
+    layer: str
+    alive: tuple[tuple[str, int], ...]  # (tensor, elements), largest first
+
+
+def device_peak(report: Report, host_of: dict[int, int], classes: Sequence[str]) -> Peak:
+    """The same liveness scan as the analysis (file order; a tensor lives until its last
+    reader has run), over the layers that really allocate on the device."""
+    rows = report.layers
+    width = DTYPE_BYTES[report.dtype]
+    index = {r.name: i for i, r in enumerate(rows)}
+    owner: dict[str, str] = {}  # tensor name -> the allocation it lives in
+    size: dict[str, int] = {}
+    first_input = next((s for r in rows for s in r.inputs if s not in index), None)
+    if first_input is not None:
+        elems = 1
+        for v in report.input:
+            elems *= int(v)
+        owner[first_input] = first_input
+        size[first_input] = elems
+    steps: list[tuple[int, str | None, list[str]]] = []  # (row, allocation, reads)
+    for i, r in enumerate(rows):
+        reads = [owner.get(s, s) for s in r.inputs]
+        elems = int(_concrete(r.activation_bytes, f"activations of {r.name}")) // width
+        if i in host_of:
+            host = owner[rows[host_of[i]].name]
+            owner[r.name] = host
+            size[host] = max(size[host], elems)
+            steps.append((i, None, reads))
+        elif classes[i] == "view" and len(r.inputs) == 1 and reads[0] in size:
+            owner[r.name] = reads[0]
+            steps.append((i, None, reads))
+        else:
+            owner[r.name] = r.name
+            size[r.name] = elems
+            steps.append((i, r.name, reads))
+    last_use: dict[str, int] = {}
+    for i, alloc, reads in steps:
+        if alloc is not None:
+            last_use.setdefault(alloc, i)
+        for t in reads:
+            last_use[t] = i
+    live: dict[str, None] = {}
+    if first_input is not None:
+        live[first_input] = None
+    best = Peak(sum(size[t] for t in live), rows[0].name if rows else "", ())
+    for i, alloc, _ in steps:
+        if alloc is not None:
+            live[alloc] = None
+        total = sum(size[t] for t in live)
+        if total > best.elements:
+            alive = tuple(sorted(((t, size[t]) for t in live), key=lambda x: -x[1]))
+            best = Peak(total, rows[i].name, alive)
+        for t in [t for t in live if last_use.get(t, -1) <= i]:
+            del live[t]
+    return best
+
+
+def _bytes(n: float) -> str:
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def _fmt(value: float, budget: str) -> str:
+    """A budget value in words: seconds as ms, counts and bytes as exact integers."""
+    if budget == "latency_s":
+        return f"{value * 1e3:.4g} ms"
+    if budget == "throughput_per_s":
+        return f"{value:.4g}/s"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.6g}"
+
+
+def _over(value: float, limit: float) -> str:
+    """'3.1x the limit, 123,456 over' - how far a value overshoots."""
+    return f"{value / limit:.3g}x the limit, {_plain(value - limit):,} over"
+
+
+def _verdicts(
+    p: DeviceProfile,
+    t: Any,
+    dtype: str,
+    batch: int,
+    latency: float | None,
+    param_bytes: int,
+    peak_act: int,
+    peak: Peak,
+    warnings: list[str],
+) -> list[Verdict]:
+    out: list[Verdict] = []
+    at = f"{dtype}, batch {batch}"
+    peak_where = f"while '{peak.layer}' runs" if peak.layer else ""
+
+    # Memory fit.
+    if p.is_mcu:
+        if p.sram_bytes is not None:
+            ok = peak_act <= p.sram_bytes
+            why = (
+                f"peak activations {peak_act:,} B ({_bytes(peak_act)}, {at}) {peak_where} "
+                f"{'fit in' if ok else 'exceed'} SRAM {p.sram_bytes:,} B "
+                f"({_bytes(p.sram_bytes)})"
+            )
+            if not ok:
+                scale = DTYPE_BYTES[dtype] * batch
+                top = ", ".join(f"{n} {e * scale:,} B" for n, e in peak.alive[:3])
+                more = f" and {len(peak.alive) - 3} more" if len(peak.alive) > 3 else ""
+                why += (
+                    f": {_over(peak_act, p.sram_bytes)}. Alive at once there: {top}{more}; "
+                    "lower the resolution or the early widths"
+                )
+            out.append(Verdict("sram_bytes", p.sram_bytes, peak_act, ok, reason=why))
+        if p.flash_bytes is not None:
+            ok = param_bytes <= p.flash_bytes
+            why = (
+                f"weights {param_bytes:,} B ({_bytes(param_bytes)}, {dtype}) "
+                f"{'fit in' if ok else 'exceed'} flash {p.flash_bytes:,} B "
+                f"({_bytes(p.flash_bytes)})"
+            )
+            if not ok:
+                why += f": {_over(param_bytes, p.flash_bytes)}; fewer or narrower layers needed"
+            out.append(Verdict("flash_bytes", p.flash_bytes, param_bytes, ok, reason=why))
+    elif p.memory_bytes is not None:
+        need = param_bytes + peak_act
+        ok = need <= p.memory_bytes
+        why = (
+            f"weights {_bytes(param_bytes)} + peak activations {_bytes(peak_act)} ({at}) = "
+            f"{_bytes(need)} {'within' if ok else 'exceed'} memory {_bytes(p.memory_bytes)}"
+        )
+        if not ok:
+            why += f": {_over(need, p.memory_bytes)}"
+        out.append(Verdict("memory_bytes", p.memory_bytes, need, ok, reason=why))
+
+    values: dict[str, float | None] = {
+        "params": _concrete(t.params, "params"),
+        "macs": _concrete(t.macs, "macs"),
+        "flops": _concrete(t.flops, "flops"),
+        "param_bytes": param_bytes,
+        "peak_activation_bytes": peak_act,
+        "latency_s": latency,
+        "throughput_per_s": (batch / latency) if latency else None,
+    }
+    for b in p.budgets:
+        value = values[b.name]
+        if value is None:
+            warnings.append(f"budget {b.name} not checked: {p.name} has no hardware figures")
+            continue
+        v, hi, lo = _fmt(value, b.name), b.max, b.min
+        if hi is not None:
+            ok = value <= hi and (lo is None or value >= lo)
+            if lo is not None and value < lo:
+                why = f"{b.name} {v} is below the range's lower end {_fmt(lo, b.name)}"
+            else:
+                why = f"{b.name} {v} {'<=' if ok else '>'} {_fmt(hi, b.name)}" + (
+                    "" if ok else f" ({value / hi:.3g}x the budget)"
+                )
+            out.append(Verdict(b.name, hi, value, ok, "max", why, minimum=lo))
+        else:
+            assert lo is not None
+            ok = value >= lo
+            why = f"{b.name} {v} {'>=' if ok else '<'} {_fmt(lo, b.name)}"
+            out.append(Verdict(b.name, lo, value, ok, "min", why))
+    return out
+
+
+def estimates_table(
+    items: Sequence[tuple[Report, DeviceEstimate]],
+) -> list[dict[str, Any]]:
+    """One summary dict per compared network (what ``compare --device`` shows)."""
+    out = []
+    for report, est in items:
+        out.append(
+            {
+                "architecture": report.architecture,
+                "params": report.totals.params,
+                "macs": report.totals.macs,
+                "latency_s": est.latency_s,
+                "throughput_per_s": est.throughput_per_s,
+                "fits": est.fits,
+                "pass": est.passed,
+            }
+        )
+    return out
