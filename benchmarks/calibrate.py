@@ -107,16 +107,27 @@ def _network(name: str) -> Mapping | str:
     m = re.fullmatch(r"MbV2-s w(0\.\d+)-r(\d+)", name)
     if m:
         return ("mobilenet_v2", {"alpha": m.group(1)}, int(m.group(2)))
-    if name.startswith("MnasNet-A1"):
-        return "the bundled mnasnet1_0 is torchvision's SE-free B1 variant, not the paper's A1" + (
-            " (and no SSDLite head is bundled)" if "SSDLite" in name else ""
-        )
     if "SSDLite" in name:
         return "no SSDLite detection head is bundled"
+    m = re.fullmatch(r"MnasNet-A1(?: (0\.35)x)?", name)
+    if m:
+        # The bundled mnasnet1_0 is torchvision's SE-free B1 variant, not the paper's A1.
+        return ("mnasnet_a1", {"alpha": m.group(1)} if m.group(1) else {}, None)
+    for pattern, arch in (
+        (r"NASNet-A(?: \(mobile\))?", "nasnet_a_mobile"),
+        (r"PNASNet-5", "pnasnet5_mobile"),
+        (r"IGCV2-1\.0", "igcv2"),
+    ):
+        if re.fullmatch(pattern, name):
+            return (arch, {}, None)
     if "their impl." in name:
         return "the ShuffleNet V2 authors' own variant of this network is not bundled"
     return "not a bundled architecture"
 
+
+MISSING_NOTE = {
+    "mnasnet_a1": "; the bundled mnasnet1_0 is torchvision's SE-free B1 variant, not A1",
+}
 
 #: Parameter names a width multiplier may have in a bundled file (first found is used).
 WIDTH_NAMES = ("scale", "alpha", "width", "width_mult")
@@ -218,7 +229,7 @@ def load_rows(data: dict[str, Any], profiles: dict[str, DeviceProfile]) -> list[
         arch, params, side = target
         declared = _arch_params(arch)
         if declared is None:
-            row.skip = f"{arch} is not bundled yet"
+            row.skip = f"not bundled (no architecture named {arch})" + MISSING_NOTE.get(arch, "")
             continue
         if "alpha" in params and "alpha" not in declared:
             name = next((n for n in WIDTH_NAMES if n in declared), None)
@@ -658,9 +669,13 @@ def render_doc(rows: Sequence[Row], fits: Sequence[Fit]) -> str:
     add("layer at a time, as single-stream inference runs); throughput is batch / latency;")
     add("arithmetic intensity is total FLOPs over total traffic.")
     add("")
-    add("**Memory fit**: weights plus peak activations (convcalc's liveness scan, times the")
-    add("batch) against the device memory; on a microcontroller, peak activations against")
-    add("SRAM and weights against flash, at the profile's dtype (int8). **Budgets** (params,")
+    add("**Memory fit**: weights plus peak activations (times the batch) against the device")
+    add("memory; on a microcontroller, peak activations against SRAM and weights against")
+    add("flash, at the profile's dtype (int8). The peak is convcalc's liveness scan (file")
+    add("order; a tensor lives until its last reader has run) replayed as the device runs the")
+    add("graph: fused ops work in place in their host's output and views alias their input,")
+    add("so it can be lower than the analysis's own peak. A failing SRAM verdict names the")
+    add("tensors alive at the peak. **Budgets** (params,")
     add("macs, flops, param_bytes, peak_activation_bytes, latency_s, throughput_per_s) each")
     add("pass or fail with their margin; `fits` is the memory verdicts, `pass` all of them.")
     add("")

@@ -167,6 +167,31 @@ class DeviceProfile:
     def budget(self, name: str) -> Budget | None:
         return next((b for b in self.budgets if b.name == name), None)
 
+    def to_json(self) -> dict[str, Any]:
+        """The profile as plain data (for ``convcalc devices --format json``)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "class": self.device_class,
+            "source": self.source,
+            "extends": self.extends,
+            "threads": self.threads,
+            "dtype": self.dtype,
+            "batch": self.batch,
+            "peak_flops": dict(self.peak_flops),
+            "bandwidth_Bps": self.bandwidth_Bps,
+            "memory_bytes": self.memory_bytes,
+            "sram_bytes": self.sram_bytes,
+            "flash_bytes": self.flash_bytes,
+            "efficiency": dict(self.efficiency) if self.has_hardware else None,
+            "overhead_s": self.overhead_s if self.has_hardware else None,
+            "fused": list(self.fused),
+            "budgets": [{"budget": b.name, "max": b.max, "min": b.min} for b in self.budgets],
+            "budget_input": None if self.budget_input is None else list(self.budget_input),
+            "calibration": self.calibration,
+            "sources": dict(self.sources),
+        }
+
 
 # ---------------------------------------------------------------------------------------
 # Finding profiles

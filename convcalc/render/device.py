@@ -213,7 +213,7 @@ def summary_rows(est: DeviceEstimate) -> list[tuple[str, str]]:
         ),
         ("weights", f"{est.param_bytes:,} B ({human_bytes(est.param_bytes)})"),
         (
-            "peak activations",
+            "peak activations on device",
             f"{est.peak_activation_bytes:,} B "
             f"({human_bytes(est.peak_activation_bytes)}) at {est.peak_layer}",
         ),
