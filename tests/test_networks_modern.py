@@ -214,6 +214,10 @@ def test_torchvision_resnet_receptive_fields_by_hand() -> None:
     # ResNet-18: 11; layer1 4 convs at 4: 43; layer2 +8, 3 at 8: 99; layer3 +16, 3 at 16:
     # 211; layer4 +32, 3 at 32: 435.
     assert report("resnet18").totals.receptive_field == (435, 435)
+    # ResNet-101 has 17 more bottlenecks in layer3 (jump 16, each 3x3 adding 32): 427 + 544
+    # = 971. ResNet-152: 4 more in layer2 (+16 each) and 30 more in layer3: 427 + 64 + 960.
+    assert report("resnet101").totals.receptive_field == (971, 971)
+    assert report("resnet152").totals.receptive_field == (1451, 1451)
 
 
 # --- MobileNet v1 (Howard et al. 2017; seed notes 004 §8.1) -----------------------------------
