@@ -87,11 +87,20 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
     total_flops: Any = 0
     total_act: Any = 0
     last_spatial: RF | None = None
+    symbolic_peaks: list[Any] = []  # live sums that depend on free parameters
     for index, layer in enumerate(layers):
         kind, args = layer.kind, layer.args
         xs = [graph.shapes[s] for s in layer.inputs]
         costs = kind.costs(args, xs, layer.shape)
         out_elems = num.prod(layer.shape)
+        if layer.weight != 1:  # a layer that exists only where a symbolic condition holds
+            w = layer.weight
+            costs.params, costs.macs, costs.flops = (
+                costs.params * w,
+                costs.macs * w,
+                costs.flops * w,
+            )
+            out_elems = out_elems * w
         sizes[layer.name] = out_elems
         in_elems = sum((sizes[s] for s in layer.inputs), 0)
 
@@ -118,7 +127,7 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
             if live > peak:
                 peak, peak_layer = live, layer.name
         else:
-            peak = num.vmax(peak, live)
+            symbolic_peaks.append(live)
         for name in frees.get(index, ()):
             live -= sizes[name]
 
@@ -143,6 +152,12 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
         total_flops += costs.flops
         total_act += out_elems
 
+    if symbolic_peaks:
+        # A maximum of formulas: sympy's Max would compare every pair of terms (slow and
+        # rarely decidable), so the candidates are kept and decided once values are bound.
+        from convcalc.symbolic import ops
+
+        peak, peak_layer = ops.lazy_max([peak, *symbolic_peaks]), "(depends on parameters)"
     totals = Totals(
         params=total_params,
         macs=total_macs,

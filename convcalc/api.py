@@ -6,13 +6,13 @@ Functions return data (graphs, reports); they never print or exit. Errors are
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from convcalc import expr
+from convcalc import expr, num
 from convcalc.errors import ConvcalcError, UsageError
 from convcalc.layers.base import Shape, check_dim
 from convcalc.report import DTYPE_BYTES, Report
@@ -58,14 +58,19 @@ def load(
     arch: str | Path,
     params: Mapping[str, Value] | None = None,
     input_shape: Shape | None = None,
+    free: Iterable[str] = (),
+    symbolic: bool = False,
 ) -> Graph:
-    """Read, validate and expand an architecture (a path or a bundled name)."""
+    """Read, validate and expand an architecture (a path or a bundled name).
+
+    ``free`` params stay symbols even if they have defaults; ``symbolic`` also frees every
+    param that has no default."""
     path = loader.resolve(str(arch))
     shown = loader.display_name(path)
     text = loader.read_text(path, shown)
     doc = loader.load_yaml(text, shown)
     overrides = {k: _param_value(k, v) for k, v in (params or {}).items()}
-    return expand(doc, shown, shown, overrides, input_shape, path)
+    return expand(doc, shown, shown, overrides, input_shape, path, tuple(free), symbolic)
 
 
 def analyze(
@@ -73,13 +78,21 @@ def analyze(
     params: Mapping[str, Value] | None = None,
     input_shape: Shape | None = None,
     dtype: str = "fp32",
+    free: Iterable[str] = (),
+    symbolic: bool = False,
+    smooth: bool = False,
 ) -> Report:
-    """Shapes, params, MACs, FLOPs, memory and receptive fields of an architecture."""
+    """Shapes, params, MACs, FLOPs, memory and receptive fields of an architecture.
+
+    With ``free``/``symbolic`` the counts are sympy expressions in the free params;
+    ``smooth`` (``--no-round``) drops every rounding rule, giving the formulas papers write.
+    """
     from convcalc.analysis import analyze as run
 
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
-    return run(load(arch, params, input_shape), dtype)
+    with num.smooth(smooth):
+        return run(load(arch, params, input_shape, free, symbolic), dtype)
 
 
 @dataclass(frozen=True)

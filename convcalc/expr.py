@@ -388,21 +388,19 @@ def evaluate(node: Node, env: Mapping[str, Any]) -> Any:
                 hint=f"names defined here: {known}",
             ) from None
     if isinstance(node, BinOp):
-        if node.op == "and":
-            return num.truth(evaluate(node.left, env), "and") and num.truth(
-                evaluate(node.right, env), "and"
-            )
-        if node.op == "or":
-            return num.truth(evaluate(node.left, env), "or") or num.truth(
-                evaluate(node.right, env), "or"
-            )
+        if node.op in ("and", "or"):
+            left = evaluate(node.left, env)
+            known = num.decided(left)
+            if known is (node.op == "or"):  # short-circuit as Python does
+                return known
+            return num.logic(node.op, left, evaluate(node.right, env))
         return _BINARY[node.op](evaluate(node.left, env), evaluate(node.right, env))
     if isinstance(node, Unary):
         value = evaluate(node.operand, env)
         if node.op == "-":
             return num.neg(value)
         if node.op == "not":
-            return not num.truth(value, "not")
+            return num.logic("not", value)
         return value
     if isinstance(node, Call):
         return FUNCTIONS[node.func].impl(*(evaluate(a, env) for a in node.args))

@@ -13,6 +13,8 @@ integer beyond :data:`MAX_BITS` bits is refused, so ``9**9**9`` stops at once.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
 
@@ -22,6 +24,27 @@ MAX_BITS = 4096  # largest magnitude of any exact intermediate value
 MAX_EXPONENT = 4096
 
 _CONCRETE = (int, Fraction, float)
+
+
+class _Mode:
+    """Smooth mode (``--no-round``): rounding is the identity, floor division is true
+    division, so counts follow the smooth formulas papers write."""
+
+    smooth = False
+
+
+MODE = _Mode()
+
+
+@contextmanager
+def smooth(enabled: bool = True) -> Iterator[None]:
+    """Evaluate without rounding inside the ``with`` block."""
+    saved = MODE.smooth
+    MODE.smooth = enabled
+    try:
+        yield
+    finally:
+        MODE.smooth = saved
 
 
 def is_concrete(x: Any) -> bool:
@@ -51,6 +74,8 @@ def _check(x: Any) -> Any:
         return x
     if isinstance(x, float) and not math.isfinite(x):
         raise LimitError("a value is not finite")
+    if getattr(x, "is_Number", False):
+        return _sym().to_python(x)
     return x
 
 
@@ -89,6 +114,8 @@ def div(a: Any, b: Any) -> Any:
 
 
 def floordiv(a: Any, b: Any) -> Any:
+    if MODE.smooth:
+        return div(a, b)
     if is_concrete(a) and is_concrete(b):
         if b == 0:
             raise ExprError("division by zero")
@@ -98,6 +125,8 @@ def floordiv(a: Any, b: Any) -> Any:
 
 def ceildiv(a: Any, b: Any) -> Any:
     """ceil(a / b), used by output-size rules with ceil mode."""
+    if MODE.smooth:
+        return div(a, b)
     if is_concrete(a) and is_concrete(b):
         if b == 0:
             raise ExprError("division by zero")
@@ -163,12 +192,16 @@ def sqrt(a: Any) -> Any:
 
 
 def floor(a: Any) -> Any:
+    if MODE.smooth:
+        return a
     if is_concrete(a):
         return _check(math.floor(a))
     return _sym().floor(a)
 
 
 def ceil(a: Any) -> Any:
+    if MODE.smooth:
+        return a
     if is_concrete(a):
         return _check(math.ceil(a))
     return _sym().ceil(a)
@@ -176,6 +209,8 @@ def ceil(a: Any) -> Any:
 
 def round_half_even(a: Any) -> Any:
     """Python's round(): ties go to the even neighbour (round(2.5) == 2)."""
+    if MODE.smooth:
+        return a
     if is_concrete(a):
         return _check(round(a if isinstance(a, float) else Fraction(a)))
     return _sym().round_half_even(a)
@@ -201,6 +236,8 @@ def make_divisible(v: Any, divisor: Any = 8, min_value: Any = None) -> Any:
     """torchvision's ``_make_divisible``: round ``v`` to the nearest multiple of ``divisor``
     (ties up), never below ``min_value`` (default ``divisor``) and never more than 10% below
     ``v``."""
+    if MODE.smooth:
+        return v
     if min_value is None:
         min_value = divisor
     if not all(is_concrete(x) for x in (v, divisor, min_value)):
@@ -251,6 +288,36 @@ def ge(a: Any, b: Any) -> Any:
     return _compare(a, b, ">=")
 
 
+def decided(x: Any) -> bool | None:
+    """The truth of a condition, or None when it depends on free parameters."""
+    if is_concrete(x) or isinstance(x, bool):
+        return bool(x)
+    return None
+
+
+def logic(op: str, a: Any, b: Any = None) -> Any:
+    """and/or/not where a side may be undecided (symbolic)."""
+    da = decided(a)
+    if op == "not":
+        return (not da) if da is not None else _sym().logic("not", a)
+    absorbing = op == "or"  # True decides an "or", False decides an "and"
+    if da is absorbing:
+        return da
+    db = decided(b)
+    if db is absorbing:
+        return db
+    if da is not None:  # a is the neutral element: the result is b
+        return b
+    if db is not None:
+        return a
+    return _sym().logic(op, a, b)
+
+
+def indicator(cond: Any) -> Any:
+    """1 where a symbolic condition holds, else 0 (weights a conditional layer)."""
+    return _sym().indicator(cond)
+
+
 def truth(x: Any, context: str) -> bool:
     """A condition's value; symbolic conditions must be decidable."""
     if is_concrete(x) or isinstance(x, bool):
@@ -267,6 +334,8 @@ def as_int(x: Any, what: str) -> Any:
         return x
     if isinstance(x, Fraction) and x.denominator == 1:
         return x.numerator
+    if MODE.smooth and isinstance(x, Fraction):
+        return x
     if isinstance(x, Fraction | float):
         shown = float(x)
         raise ExprError(

@@ -64,6 +64,7 @@ class Layer:
     inputs: tuple[str, ...]
     shape: Shape
     line: int | None
+    weight: Any = 1  # 1, or an indicator when a 'when' depends on free parameters
 
 
 @dataclass
@@ -127,7 +128,11 @@ class Expander:
         overrides: Mapping[str, Any] | None = None,
         input_shape: Shape | None = None,
         path: Path | None = None,
+        free: tuple[str, ...] = (),
+        symbolic: bool = False,
     ) -> None:
+        self.free = tuple(free)
+        self.symbolic = symbolic
         self.file = file
         self.path = path
         self.source = source
@@ -222,24 +227,58 @@ class Expander:
             raise self.error("'params' must be a mapping of name: default", self.doc, "params")
         if len(params) > MAX_PARAMS:
             raise LimitError(f"more than {MAX_PARAMS} params", file=self.file)
-        for name in self.overrides:
+        known = ", ".join(params) or "none"
+        for name in (*self.overrides, *self.free):
             if name not in params:
-                known = ", ".join(params) or "none"
                 raise UsageError(
                     f"{self.source} has no parameter {name!r}; its parameters are: {known}",
                 )
         env: dict[str, Any] = {}
         for name, raw in params.items():
             self._check_var_name(name, params)
-            if name in self.overrides:
+            default, integer = self._param_spec(name, raw, params)
+            if name in self.free or (
+                default is None and self.symbolic and name not in self.overrides
+            ):
+                from convcalc.symbolic import ops
+
+                env[name] = ops.symbol(name, integer)
+            elif name in self.overrides:
                 env[name] = self.overrides[name]
-                continue
-            try:
-                env[name] = evaluate_value(raw, env, f"param {name!r}")
-            except ConvcalcError as e:
-                raise self._locate(e, params, name, None) from None
+            elif default is None:
+                raise UsageError(
+                    f"parameter {name!r} of {self.source} has no default value",
+                    hint=f"give it one with --set {name}=VALUE, or use --symbolic to leave it free",
+                )
+            else:
+                try:
+                    env[name] = evaluate_value(default, env, f"param {name!r}")
+                except ConvcalcError as e:
+                    raise self._locate(e, params, name, None) from None
         self.bindings = dict(env)
         return env
+
+    def _param_spec(self, name: str, raw: Any, params: YMap) -> tuple[Any, bool]:
+        """(default, integer?) of a param: ``name: 1.0`` is real, ``name: 3`` or ``name:``
+        (no default) an integer; ``{default: ..., type: int|real}`` says it explicitly."""
+        if isinstance(raw, YMap):
+            for key in raw:
+                if key not in ("default", "type", "doc"):
+                    raise self.error(
+                        f"unknown key {key!r} in param {name!r}",
+                        raw,
+                        key,
+                        hint="a param has default, type (int or real) and doc",
+                    )
+            kind = raw.get("type")
+            if kind not in (None, "int", "real"):
+                raise self.error(f"param {name!r}: type must be int or real", raw, "type")
+            default = raw.get("default")
+            integer = kind == "int" if kind else not isinstance(default, float)
+            return default, integer
+        if isinstance(raw, list | bool):
+            raise self.error(f"param {name!r} must be a number or an expression", params, name)
+        return raw, not isinstance(raw, float)
 
     def _vars(self, env: dict[str, Any]) -> None:
         variables = self.doc.get("vars", YMap())
@@ -386,17 +425,23 @@ class Expander:
                 raise self.error(
                     "each layer must be a mapping with 'op' (or 'block')", entries, index
                 )
+            weight: Any = 1
             if "when" in entry:
                 try:
-                    keep = num.truth(evaluate_value(entry["when"], scope.env, "when"), "when")
+                    cond = evaluate_value(entry["when"], scope.env, "when")
+                    decided = num.decided(cond)
+                    if decided is None and "op" not in entry:
+                        num.truth(cond, "when")  # raises: blocks cannot be conditional
                 except ConvcalcError as e:
                     raise self._locate(e, entry, "when", entry.get("name")) from None
-                if not keep:
+                if decided is False:
                     continue
+                if decided is None:
+                    weight = num.indicator(cond)
             if "block" in entry:
                 prev = self._block_use(entry, scope, prev)
             elif "op" in entry:
-                prev = self._layer_entry(entry, scope, prev)
+                prev = self._layer_entry(entry, scope, prev, weight)
             else:
                 raise self.error("a layer needs 'op' (or 'block' to use a block)", entry)
         return prev
@@ -486,6 +531,7 @@ class Expander:
         inputs: tuple[str, ...],
         env: Mapping[str, Any],
         entry: YMap,
+        weight: Any = 1,
     ) -> str:
         graph = self.graph
         if name in graph.shapes or name in self.aliases:
@@ -522,11 +568,31 @@ class Expander:
                 (k for k in raw if k in entry and e.message.startswith(f"argument {k!r}")), None
             )
             raise self._locate(e, entry, key, name) from None
-        graph.layers.append(Layer(name, kind, args, inputs, shape, entry.line))
+        if weight != 1:
+            # The layer exists only where its condition holds; elsewhere the graph goes on
+            # from the previous layer, so it must read that layer and keep its shape.
+            prev = self.graph.layers[-1].name if self.graph.layers else INPUT
+            if prev not in inputs or (
+                len(inputs) == 1
+                and any(
+                    num.is_concrete(a) and num.is_concrete(b) and a != b
+                    for a, b in zip(shape, graph.shapes[prev], strict=False)
+                )
+            ):
+                raise self.error(
+                    "a layer whose 'when' depends on free parameters must read the previous "
+                    f"layer and keep its shape (op {kind.op!r} does not)",
+                    entry,
+                    "when",
+                    layer=name,
+                    hint="give the parameters values, or make the condition concrete",
+                )
+            shape = graph.shapes[prev]
+        graph.layers.append(Layer(name, kind, args, inputs, shape, entry.line, weight))
         graph.shapes[name] = shape
         return name
 
-    def _layer_entry(self, entry: YMap, scope: _Scope, prev: str) -> str:
+    def _layer_entry(self, entry: YMap, scope: _Scope, prev: str, weight: Any = 1) -> str:
         op = entry["op"]
         kind = REGISTRY.get(op) if isinstance(op, str) else None
         if kind is None:
@@ -550,11 +616,11 @@ class Expander:
             inputs = self._sources(entry, scope, prev, local) if i == 0 else (out,)
             group = not (_is_off(norm) and _is_off(act))
             first = f"{name}.{op}" if group else name
-            out = self._emit(first, kind, raw, inputs, env, entry)
+            out = self._emit(first, kind, raw, inputs, env, entry, weight)
             if not _is_off(norm):
-                out = self._extra(norm, "norm", name, out, entry)
+                out = self._extra(norm, "norm", name, out, entry, weight)
             if not _is_off(act):
-                out = self._extra(act, "act", name, out, entry)
+                out = self._extra(act, "act", name, out, entry, weight)
             if group:
                 self.aliases[name] = out
         if count == 0:
@@ -563,7 +629,7 @@ class Expander:
             self.aliases[scope.full(base)] = out
         return out
 
-    def _extra(self, op: Any, key: str, group: str, prev: str, entry: YMap) -> str:
+    def _extra(self, op: Any, key: str, group: str, prev: str, entry: YMap, weight: Any) -> str:
         kind = REGISTRY.get(op) if isinstance(op, str) else None
         if kind is None:
             raise self._unknown_op(op, entry, key)
@@ -574,7 +640,7 @@ class Expander:
         raw = dict(self.defaults.get(op, {}))
         raw.pop("norm", None)
         raw.pop("act", None)
-        return self._emit(f"{group}.{op}", kind, raw, (prev,), {}, entry)
+        return self._emit(f"{group}.{op}", kind, raw, (prev,), {}, entry, weight)
 
     def _block_use(self, entry: YMap, scope: _Scope, prev: str) -> str:
         for key in entry:
@@ -710,6 +776,11 @@ def expand(
     overrides: Mapping[str, Any] | None = None,
     input_shape: Shape | None = None,
     path: Path | None = None,
+    free: tuple[str, ...] = (),
+    symbolic: bool = False,
 ) -> Graph:
-    """Expand a loaded document into a :class:`Graph`; ``path`` anchors relative imports."""
-    return Expander(doc, file, source, overrides, input_shape, path).run()
+    """Expand a loaded document into a :class:`Graph`; ``path`` anchors relative imports.
+
+    ``free`` names params to leave as symbols; ``symbolic`` also frees params that have no
+    default."""
+    return Expander(doc, file, source, overrides, input_shape, path, free, symbolic).run()
