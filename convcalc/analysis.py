@@ -106,7 +106,7 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
 
         # Receptive field: unreduced spatial inputs carry the per-position field; inputs
         # already reduced to a global summary (SE gates) broadcast and do not widen it.
-        is_reduced = kind.reduces(args) or all(reduced[s] for s in layer.inputs)
+        is_reduced = kind.reduces(args, xs, layer.shape) or all(reduced[s] for s in layer.inputs)
         field: RF | None = None
         if len(layer.shape) == 3:
             live_fields = [

@@ -241,7 +241,7 @@ class LayerKind:
         """Receptive-field transform per spatial axis (height, width)."""
         return IDENTITY_RF
 
-    def reduces(self, a: Args) -> bool:
+    def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
         """Whether the output has lost its spatial extent (see ``reduces_space``)."""
         return self.reduces_space
 

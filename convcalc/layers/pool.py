@@ -34,6 +34,14 @@ class Pool(SlidingWindow):
         ho, wo, _ = self.geometry(a, xs[0], ceil_mode=a.ceil_mode)
         return (xs[0][0], ho, wo)
 
+    def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
+        # One window over the whole map (GoogLeNet's final 7x7 average pool) is a global
+        # pooling in effect.
+        _, h, w = xs[0]
+        return all(num.is_concrete(v) for v in (h, w, *a.k)) and (
+            y[1:] == (1, 1) and a.k[0] >= h and a.k[1] >= w
+        )
+
 
 @register
 class MaxPool(Pool):
@@ -117,7 +125,7 @@ class AdaptiveAvgPool(LayerKind):
         c, _, _ = spatial(xs[0], self.op)
         return (c, a.size[0], a.size[1])
 
-    def reduces(self, a: Args) -> bool:
+    def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
         return a.size == (1, 1)
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
