@@ -65,12 +65,22 @@ def load(
 
     ``free`` params stay symbols even if they have defaults; ``symbolic`` also frees every
     param that has no default."""
-    path = loader.resolve(str(arch))
-    shown = loader.display_name(path)
-    text = loader.read_text(path, shown)
-    doc = loader.load_yaml(text, shown)
+    path, shown, doc = _read(arch)
     overrides = {k: _param_value(k, v) for k, v in (params or {}).items()}
     return expand(doc, shown, shown, overrides, input_shape, path, tuple(free), symbolic)
+
+
+def _read(arch: str | Path) -> tuple[Path, str, Any]:
+    path = loader.resolve(str(arch))
+    shown = loader.display_name(path)
+    return path, shown, loader.load_yaml(loader.read_text(path, shown), shown)
+
+
+def declared_params(arch: str | Path) -> list[str]:
+    """The names an architecture accepts in ``--set`` (its ``params``)."""
+    _, _, doc = _read(arch)
+    params = doc.get("params") if isinstance(doc, dict) else None
+    return list(params) if isinstance(params, dict) else []
 
 
 def analyze(
@@ -111,3 +121,56 @@ def list_architectures() -> list[ArchInfo]:
         doc = loader.load_yaml(loader.read_text(path, name), name)
         out.append(ArchInfo(name, str(doc.get("description", "")), str(doc.get("source", ""))))
     return out
+
+
+def compare(
+    items: Iterable[str],
+    params: Mapping[str, str] | None = None,
+    input_shape: Shape | None = None,
+    dtype: str = "fp32",
+    free: Iterable[str] = (),
+    symbolic: bool = False,
+    smooth: bool = False,
+) -> Any:
+    """Compare architectures (``name`` or ``name:k=v,...``); see :mod:`convcalc.compare`."""
+    from convcalc import compare as cmp
+
+    return cmp.compare(
+        [cmp.parse_item(i) for i in items],
+        dict(params or {}),
+        input_shape=input_shape,
+        dtype=dtype,
+        free=tuple(free),
+        symbolic=symbolic,
+        smooth=smooth,
+    )
+
+
+def sweep(
+    arch: str | Path,
+    grid: Mapping[str, Iterable[Value]],
+    params: Mapping[str, str] | None = None,
+    dtype: str = "fp32",
+    progress: Any = None,
+) -> Any:
+    """Totals at every point of a parameter grid; see :mod:`convcalc.sweep`."""
+    from convcalc import sweep as sw
+
+    exact = {k: [_param_value(k, v) for v in vs] for k, vs in grid.items()}
+    return sw.sweep(str(arch), exact, params, dtype, progress)
+
+
+def explain(
+    arch: str | Path,
+    targets: Iterable[str] = (),
+    params: Mapping[str, Value] | None = None,
+    input_shape: Shape | None = None,
+    dtype: str = "fp32",
+    free: Iterable[str] = (),
+) -> Any:
+    """Derivations (formula, substitution, value) for layers, blocks or the totals."""
+    from convcalc.analysis import analyze as run
+    from convcalc.explain import explain as derive
+
+    graph = load(arch, params, input_shape, free)
+    return derive(graph, run(graph, dtype), list(targets))

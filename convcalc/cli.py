@@ -104,6 +104,23 @@ Sets = Annotated[
 ]
 Input = Annotated[str | None, typer.Option("--input", help="Override the input shape, CxHxW.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+Symbolic = Annotated[
+    bool,
+    typer.Option("--symbolic", help="Leave every param without a value free (formulas)."),
+]
+Free = Annotated[
+    str | None,
+    typer.Option("--free", help="Comma-separated params to leave free despite defaults."),
+]
+NoRound = Annotated[
+    bool,
+    typer.Option("--no-round", help="Drop rounding (make_divisible, floor): papers' formulas."),
+]
+DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Bytes per value.")]
+
+
+def _free(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
 def _params(alpha: str | None, rho: str | None, sets: list[str] | None) -> dict[str, str]:
@@ -127,12 +144,15 @@ def analyze(
     rho: Rho = None,
     sets: Sets = None,
     input: Input = None,
-    dtype: Annotated[DType, typer.Option("--dtype", help="Bytes per value.")] = DType.fp32,
+    dtype: DTypeOpt = DType.fp32,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     depth: Annotated[
         int | None,
         typer.Option("--depth", min=1, help="Fold layers into rows by the first N name parts."),
     ] = None,
+    symbolic: Symbolic = False,
+    free: Free = None,
+    no_round: NoRound = False,
     debug: Debug = False,
 ) -> None:
     """Per-layer shapes, params, MACs, FLOPs, memory and receptive fields, with totals."""
@@ -141,7 +161,15 @@ def analyze(
         from convcalc import api
 
         shape = api.parse_shape(input) if input else None
-        report = api.analyze(arch, _params(alpha, rho, sets), shape, dtype.value)
+        report = api.analyze(
+            arch,
+            _params(alpha, rho, sets),
+            shape,
+            dtype.value,
+            free=_free(free),
+            symbolic=symbolic,
+            smooth=no_round,
+        )
         _emit(report, fmt, depth)
 
     _guard(debug, body)
@@ -213,6 +241,142 @@ def layers(
             args = "\n".join(f"{n}: {a.describe()} - {a.doc}" for n, a in kind.args.items())
             rows.append((kind.op, kind.doc, args or "(none)"))
         print_rows(_console(), "layer kinds", ("op", "what it is", "arguments"), rows)
+
+    _guard(debug, body)
+
+
+Output = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+@app.command()
+def compare(
+    archs: Annotated[
+        list[str],
+        typer.Argument(help="Two or more architectures; per-item params as name:k=v,k=v."),
+    ],
+    alpha: Alpha = None,
+    rho: Rho = None,
+    sets: Sets = None,
+    input: Input = None,
+    dtype: DTypeOpt = DType.fp32,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Also break totals down by 'type' or 'stage'.")
+    ] = None,
+    fmt: Output = Format.table,
+    symbolic: Symbolic = False,
+    free: Free = None,
+    no_round: NoRound = False,
+    debug: Debug = False,
+) -> None:
+    """Totals side by side, with ratios against the first architecture."""
+
+    def body() -> None:
+        from convcalc import api
+        from convcalc.errors import UsageError
+        from convcalc.render import study
+
+        if by not in (None, "type", "stage"):
+            raise UsageError("--by takes 'type' or 'stage'")
+        shape = api.parse_shape(input) if input else None
+        result = api.compare(
+            archs,
+            _params(alpha, rho, sets),
+            shape,
+            dtype.value,
+            free=_free(free),
+            symbolic=symbolic,
+            smooth=no_round,
+        )
+        if fmt is Format.json:
+            sys.stdout.write(study.json_text(result.to_json()))
+        elif fmt in (Format.markdown, Format.csv):
+            sys.stdout.write(study.comparison_text(result, by, fmt.value))
+        else:
+            study.print_comparison(_console(), result, by)
+
+    _guard(debug, body)
+
+
+@app.command()
+def sweep(
+    arch: Arch,
+    alpha: Annotated[
+        str | None, typer.Option("--alpha", help="Values of alpha: 0.25,0.5 or 0.25:1:0.25.")
+    ] = None,
+    rho: Annotated[
+        str | None, typer.Option("--rho", help="Values of rho: 1,0.857 or start:stop:step.")
+    ] = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option("--vary", help="Any param: name=values (repeatable)."),
+    ] = None,
+    sets: Sets = None,
+    dtype: DTypeOpt = DType.fp32,
+    fmt: Output = Format.table,
+    debug: Debug = False,
+) -> None:
+    """Params, MACs, FLOPs and peak memory over a grid of parameter values."""
+
+    def body() -> None:
+        from convcalc import api
+        from convcalc.render import study
+        from convcalc.sweep import parse_values
+
+        grid: dict[str, list[Any]] = {}
+        if alpha:
+            grid["alpha"] = parse_values(alpha)
+        if rho:
+            grid["rho"] = parse_values(rho)
+        for item in vary or []:
+            name, values = api.parse_assignment(item)
+            grid[name] = parse_values(values)
+        fixed = _params(None, None, sets)
+        with study.progress(sys.stderr.isatty()) as tick:
+            result = api.sweep(arch, grid, fixed, dtype.value, progress=tick)
+        if not result.compiled:
+            sys.stderr.write(f"note: {result.note}\n")
+        if fmt is Format.json:
+            sys.stdout.write(study.json_text(result.to_json()))
+        elif fmt in (Format.markdown, Format.csv):
+            sys.stdout.write(study.sweep_text(result, fmt.value))
+        else:
+            study.print_sweep(_console(), result)
+
+    _guard(debug, body)
+
+
+@app.command()
+def explain(
+    arch: Arch,
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(help="Layer names or block prefixes; none: the totals."),
+    ] = None,
+    alpha: Alpha = None,
+    rho: Rho = None,
+    sets: Sets = None,
+    input: Input = None,
+    dtype: DTypeOpt = DType.fp32,
+    free: Free = None,
+    fmt: Output = Format.table,
+    debug: Debug = False,
+) -> None:
+    """Formula, substituted values and result for each metric of a layer or block."""
+
+    def body() -> None:
+        from convcalc import api
+        from convcalc.render import study
+
+        shape = api.parse_shape(input) if input else None
+        result = api.explain(
+            arch, targets or [], _params(alpha, rho, sets), shape, dtype.value, _free(free)
+        )
+        if fmt is Format.json:
+            sys.stdout.write(study.json_text([e.to_json() for e in result]))
+        elif fmt in (Format.markdown, Format.csv):
+            sys.stdout.write(study.explanation_text(result))
+        else:
+            study.print_explanations(_console(), result)
 
     _guard(debug, body)
 

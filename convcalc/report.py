@@ -122,7 +122,24 @@ class Report:
                 else [jsonable(v) for v in t.receptive_field],
             },
             "warnings": list(self.warnings),
+            **self._symbolic(),
         }
+
+    def _symbolic(self) -> dict[str, Any]:
+        """Formulas of the totals, when some parameter was left free."""
+        t = self.totals
+        metrics = {
+            "params": t.params,
+            "macs": t.macs,
+            "flops": t.flops,
+            "param_bytes": t.param_bytes,
+            "peak_activation_bytes": t.peak_activation_bytes,
+        }
+        if all(num.is_concrete(v) for v in metrics.values()):
+            return {}
+        from convcalc.symbolic.ops import show
+
+        return {"symbolic": {k: show(v) for k, v in metrics.items()}}
 
 
 def jsonable(value: Any) -> Any:

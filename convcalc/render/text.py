@@ -16,10 +16,17 @@ from convcalc.report import LayerRow, Report
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
+def formula(value: Any) -> str:
+    """A symbolic value as a readable formula (sympy is loaded only for these)."""
+    from convcalc.symbolic.ops import show
+
+    return show(value)
+
+
 def human(value: Any) -> str:
-    """4,231,976 -> '4.23M'; symbolic values as they print."""
+    """4,231,976 -> '4.23M'; symbolic values as formulas."""
     if not num.is_concrete(value):
-        return str(value)
+        return formula(value)
     for scale, unit in _UNITS:
         if abs(value) >= scale:
             return f"{float(value) / scale:.3g}{unit}"
@@ -28,7 +35,7 @@ def human(value: Any) -> str:
 
 def human_bytes(value: Any) -> str:
     if not num.is_concrete(value):
-        return str(value)
+        return formula(value)
     for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
         if abs(value) >= scale:
             return f"{float(value) / scale:.3g} {unit}"
@@ -45,7 +52,7 @@ def exact(value: Any) -> str:
     """4231976 -> '4,231,976'."""
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return plain(value) if num.is_concrete(value) else str(value)
+    return plain(value) if num.is_concrete(value) else formula(value)
 
 
 def shape(values: Sequence[Any]) -> str:

@@ -194,3 +194,48 @@ def lazy_max(values: list[Any]) -> Any:
     """Max of many formulas without pairwise comparisons (evaluated once bound)."""
     unique = list(dict.fromkeys(to_sympy(v) for v in values))
     return unique[0] if len(unique) == 1 else sympy.Max(*unique, evaluate=False)
+
+
+class _Printer(sympy.printing.str.StrPrinter):
+    """sympy's str form, with negative powers written as divisions (1/D_K**2)."""
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        exp = expr.exp
+        if exp.is_Rational and exp.is_negative:
+            inner = sympy.Pow(expr.base, -exp)
+            return "1/" + self.parenthesize(inner, sympy.printing.precedence.PRECEDENCE["Mul"])
+        return super()._print_Pow(expr, rational)
+
+
+class _ValuePrinter(_Printer):
+    """Prints a formula with its symbols replaced by their values, keeping its shape."""
+
+    def __init__(self, values: dict[Any, str]) -> None:
+        super().__init__()
+        self.values = values
+
+    def _print_Symbol(self, expr: Any) -> str:
+        return self.values.get(expr, expr.name)
+
+
+def show(x: Any, expand: bool = True) -> str:
+    """A formula as text; ``expand`` multiplies polynomials out for reading totals."""
+    e = to_sympy(x)
+    if (
+        expand
+        and isinstance(e, sympy.Basic)
+        and not e.atoms(sympy.Function)
+        and not e.has(sympy.Max)
+    ):
+        e = sympy.expand(e)
+    return _Printer().doprint(e)
+
+
+def show_with(x: Any, values: dict[Any, str]) -> str:
+    """The formula ``show(x, expand=False)`` prints, with values in place of symbols."""
+    return _ValuePrinter(values).doprint(to_sympy(x))
+
+
+def simplify_ratio(a: Any, b: Any) -> Any:
+    """a / b simplified as a design review writes it (1/N + 1/D_K**2, 2/n)."""
+    return to_python(sympy.expand(sympy.cancel(to_sympy(a) / to_sympy(b))))

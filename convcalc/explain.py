@@ -1,0 +1,226 @@
+"""Derivations: each metric's formula in a layer's own symbols, then with the values
+substituted, then the number, the way a design review or a study note writes it.
+
+The formulas are not written out per kind: the kind's own rules (the same code that
+computes the numbers) are run on symbols standing for its inputs and arguments, so the
+derivation cannot drift from the count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from convcalc import num
+from convcalc.errors import UsageError
+from convcalc.layers.base import Args, AxisRF
+from convcalc.report import DTYPE_BYTES, Report
+from convcalc.spec.expand import Graph, Layer
+from convcalc.symbolic.ops import show, show_with, to_python, to_sympy
+
+# Symbol names for scalar and per-axis arguments.
+_SCALAR = {"out": "C_out", "groups": "g", "multiplier": "m", "size": "n", "offset_groups": "G_off"}
+_PAIR = {
+    "k": ("k_h", "k_w"),
+    "stride": ("s_h", "s_w"),
+    "dilation": ("d_h", "d_w"),
+    "output_padding": ("o_h", "o_w"),
+    "tiles": ("t_h", "t_w"),
+    "scale": ("s_h", "s_w"),
+}
+_PADDING = ("p_t", "p_b", "p_l", "p_r")
+
+
+@dataclass
+class Step:
+    """One line of a derivation: ``metric = formula = substituted = value``."""
+
+    metric: str
+    formula: str
+    substituted: str
+    value: Any
+
+
+@dataclass
+class Explanation:
+    name: str
+    op: str
+    summary: str
+    line: int | None
+    steps: list[Step] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        from convcalc.report import jsonable
+
+        return {
+            "name": self.name,
+            "type": self.op,
+            "line": self.line,
+            "steps": [
+                {
+                    "metric": s.metric,
+                    "formula": s.formula,
+                    "substituted": s.substituted,
+                    "value": jsonable(s.value),
+                }
+                for s in self.steps
+            ],
+        }
+
+
+def _sym(name: str, nonneg: bool = False) -> sympy.Symbol:
+    if nonneg:
+        return sympy.Symbol(name, integer=True, nonnegative=True)
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+def _stand_ins(layer: Layer, graph: Graph) -> tuple[Args, list[tuple], dict[Any, Any]]:
+    """Symbolic args and input shapes for a layer, and the symbol -> actual value map."""
+    values: dict[Any, Any] = {}
+
+    def stand(name: str, actual: Any, nonneg: bool = False) -> Any:
+        if not num.is_concrete(actual) or isinstance(actual, bool):
+            return actual  # already symbolic (a free parameter) or not a number
+        s = _sym(name, nonneg)
+        values[s] = actual
+        return s
+
+    args = Args()
+    for key, value in layer.args.items():
+        spec = layer.kind.args[key]
+        if spec.type == "int" and key in _SCALAR:
+            args[key] = stand(_SCALAR[key], value)
+        elif spec.type == "pair" and key in _PAIR and isinstance(value, tuple):
+            args[key] = tuple(
+                stand(n, v, key == "output_padding") for n, v in zip(_PAIR[key], value, strict=True)
+            )
+        elif key == "padding" and isinstance(value, tuple):
+            args[key] = tuple(stand(n, v, True) for n, v in zip(_PADDING, value, strict=True))
+        else:
+            args[key] = value
+    xs = []
+    many = len(layer.inputs) > 1 and layer.kind.op == "concat"
+    for index, src in enumerate(layer.inputs):
+        shape = graph.shapes[src]
+        c_name = f"C_{index + 1}" if many else "C_in"
+        if len(shape) == 1:
+            xs.append((stand("N_in", shape[0]),))
+            continue
+        c, h, w = shape
+        xs.append(
+            (
+                stand(c_name, c),
+                h if h == 1 and layer.shape[1] != 1 else stand("H_in", h),
+                w if w == 1 and layer.shape[2] != 1 else stand("W_in", w),
+            )
+        )
+    return args, xs, values
+
+
+def _step(metric: str, formula: Any, values: dict[Any, Any], value: Any) -> Step:
+    texts = {s: _plain(v) for s, v in values.items()}
+    return Step(metric, show(formula, expand=False), show_with(formula, texts), value)
+
+
+def _plain(v: Any) -> str:
+    from convcalc.render.text import plain
+
+    return plain(v)
+
+
+def explain_layer(layer: Layer, graph: Graph, report: Report) -> Explanation:
+    """Formula, substitution and value of every metric of one layer."""
+    row = report.layer(layer.name)
+    kind = layer.kind
+    out = Explanation(layer.name, kind.op, kind.summary(layer.args), layer.line)
+    args, xs, values = _stand_ins(layer, graph)
+    shape = [to_python(v) for v in kind.shape(args, xs)]
+    names = ("C_out", "H_out", "W_out") if len(shape) == 3 else ("N_out",)
+    y: list[Any] = []
+    for name, formula, actual in zip(names, shape, layer.shape, strict=True):
+        out.steps.append(_step(name, formula, values, actual))
+        f = to_sympy(formula)
+        if isinstance(f, sympy.Basic) and not f.is_Atom:
+            # Later formulas read the output size by name (H_out), not its whole formula.
+            f = _sym(name)
+            values[f] = actual
+        y.append(f)
+    costs = kind.costs(args, xs, tuple(y))
+    width = DTYPE_BYTES[report.dtype]
+    out.steps.append(_step("params", costs.params, values, row.params))
+    out.steps.append(_step("MACs", costs.macs, values, row.macs))
+    out.steps.append(_step("FLOPs", costs.flops, values, row.flops))
+    out.steps.append(
+        _step(
+            f"activation bytes ({report.dtype})", num.prod(y) * width, values, row.activation_bytes
+        )
+    )
+    if row.rf is not None and len(shape) == 3:
+        rf_in = [sympy.Symbol(n) for n in ("r_in", "j_in", "start_in")]
+        t: AxisRF = kind.rf(args, xs)[0]
+        source = [report.layer(s).rf for s in layer.inputs if s in _names(report)]
+        if source and source[0] is not None:
+            prev = source[0]
+            values.update({rf_in[0]: prev.size[0], rf_in[1]: prev.jump[0], rf_in[2]: prev.start[0]})
+        else:  # the network input: one pixel, jump 1, start 0
+            values.update({rf_in[0]: 1, rf_in[1]: 1, rf_in[2]: 0})
+        r, j, s = rf_in
+        out.steps.append(_step("RF size (height)", r + (t.kernel - 1) * j, values, row.rf.size[0]))
+        out.steps.append(_step("RF jump (height)", j * t.stride, values, row.rf.jump[0]))
+        out.steps.append(_step("RF start (height)", s - t.pad * j, values, row.rf.start[0]))
+    return out
+
+
+def _names(report: Report) -> set[str]:
+    return {r.name for r in report.layers}
+
+
+def explain_group(prefix: str, report: Report) -> Explanation:
+    """A block (or the whole network when ``prefix`` is empty): its parts and total."""
+    rows = [
+        r
+        for r in report.layers
+        if not prefix or r.name == prefix or r.name.startswith(prefix + ".")
+    ]
+    if not rows:
+        raise UsageError(f"no layer or block named {prefix!r} in {report.architecture}")
+    out = Explanation(
+        prefix or report.architecture, "block" if prefix else "network", "", rows[0].line
+    )
+    for metric in ("params", "macs", "flops"):
+        parts = [getattr(r, metric) for r in rows]
+        total = sum(parts, 0)
+        concrete = all(num.is_concrete(p) for p in parts)
+        nonzero = [_plain(p) for p in parts if p != 0] if concrete else []
+        formula = show(total) if not concrete else f"sum over {len(rows)} layers"
+        substituted = (
+            " + ".join(nonzero)
+            if concrete and len(nonzero) <= 12
+            else (f"{len(nonzero)} non-zero terms" if concrete else formula)
+        )
+        out.steps.append(
+            Step(
+                "MACs" if metric == "macs" else metric.replace("flops", "FLOPs"),
+                formula,
+                substituted,
+                total,
+            )
+        )
+    return out
+
+
+def explain(graph: Graph, report: Report, targets: Sequence[str]) -> list[Explanation]:
+    """Explain each target: a layer name, a block prefix, or (none given) the totals."""
+    if not targets:
+        return [explain_group("", report)]
+    by_name = {layer.name: layer for layer in graph.layers}
+    out = []
+    for target in targets:
+        if target in by_name:
+            out.append(explain_layer(by_name[target], graph, report))
+        else:
+            out.append(explain_group(target, report))
+    return out
