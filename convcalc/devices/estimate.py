@@ -509,23 +509,3 @@ def _verdicts(
             why = f"{b.name} {v} {'>=' if ok else '<'} {_fmt(lo, b.name)}"
             out.append(Verdict(b.name, lo, value, ok, "min", why))
     return out
-
-
-def estimates_table(
-    items: Sequence[tuple[Report, DeviceEstimate]],
-) -> list[dict[str, Any]]:
-    """One summary dict per compared network (what ``compare --device`` shows)."""
-    out = []
-    for report, est in items:
-        out.append(
-            {
-                "architecture": report.architecture,
-                "params": report.totals.params,
-                "macs": report.totals.macs,
-                "latency_s": est.latency_s,
-                "throughput_per_s": est.throughput_per_s,
-                "fits": est.fits,
-                "pass": est.passed,
-            }
-        )
-    return out
