@@ -174,3 +174,18 @@ def explain(
 
     graph = load(arch, params, input_shape, free)
     return derive(graph, run(graph, dtype), list(targets))
+
+
+def estimate(
+    report: Report,
+    device: str | None = None,
+    device_file: str | Path | None = None,
+    dtype: str | None = None,
+    batch: int | None = None,
+) -> Any:
+    """Roofline latency, memory fit and budget verdicts of a report on a device profile
+    (a bundled or user profile by name, or a file); see :mod:`convcalc.devices`."""
+    from convcalc.devices import estimate as run
+    from convcalc.devices import load_profile
+
+    return run(report, load_profile(device, path=device_file), dtype=dtype, batch=batch)

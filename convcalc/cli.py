@@ -7,6 +7,7 @@ stays fast. Every :class:`ConvcalcError` becomes one message on stderr and its e
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -117,6 +118,20 @@ NoRound = Annotated[
     typer.Option("--no-round", help="Drop rounding (make_divisible, floor): papers' formulas."),
 ]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Bytes per value.")]
+DeviceDType = Annotated[
+    DType | None,
+    typer.Option("--dtype", help="Bytes per value (default fp32, or the device's dtype)."),
+]
+Device = Annotated[
+    str | None, typer.Option("--device", help="Estimate on a device profile (`convcalc devices`).")
+]
+DeviceFile = Annotated[
+    str | None, typer.Option("--device-file", help="A device profile YAML of your own.")
+]
+FailOver = Annotated[
+    bool,
+    typer.Option("--fail-over-budget", help="Exit with code 3 when a device budget fails."),
+]
 
 
 def _free(text: str | None) -> list[str]:
@@ -144,7 +159,7 @@ def analyze(
     rho: Rho = None,
     sets: Sets = None,
     input: Input = None,
-    dtype: DTypeOpt = DType.fp32,
+    dtype: DeviceDType = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     depth: Annotated[
         int | None,
@@ -153,6 +168,9 @@ def analyze(
     symbolic: Symbolic = False,
     free: Free = None,
     no_round: NoRound = False,
+    device: Device = None,
+    device_file: DeviceFile = None,
+    fail_over_budget: FailOver = False,
     debug: Debug = False,
 ) -> None:
     """Per-layer shapes, params, MACs, FLOPs, memory and receptive fields, with totals."""
@@ -165,12 +183,17 @@ def analyze(
             arch,
             _params(alpha, rho, sets),
             shape,
-            dtype.value,
+            dtype.value if dtype else "fp32",
             free=_free(free),
             symbolic=symbolic,
             smooth=no_round,
         )
-        _emit(report, fmt, depth)
+        est = None
+        if device or device_file:
+            est = api.estimate(report, device, device_file, dtype.value if dtype else None)
+        _emit(report, fmt, depth, est)
+        if est is not None and fail_over_budget and not est.passed:
+            raise typer.Exit(int(ExitCode.OVER_BUDGET))
 
     _guard(debug, body)
 
@@ -182,15 +205,24 @@ def _console() -> Any:
     return Console(width=None if sys.stdout.isatty() else 200)
 
 
-def _emit(report: Any, fmt: Format, depth: int | None) -> None:
+def _emit(report: Any, fmt: Format, depth: int | None, est: Any = None) -> None:
     from convcalc.render import text
 
+    if est is not None:
+        from convcalc.render import device as dev
     if fmt is Format.json:
-        sys.stdout.write(text.to_json(report) + "\n")
+        doc = report.to_json()
+        if est is not None:
+            doc["device"] = est.to_json()
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif fmt is Format.csv:
-        sys.stdout.write(text.to_csv(report, depth))
+        sys.stdout.write(dev.device_csv(report, est, depth) if est else text.to_csv(report, depth))
     elif fmt is Format.markdown:
         sys.stdout.write(text.to_markdown(report, depth))
+        if est is not None:
+            sys.stdout.write("\n" + dev.device_markdown(report, est, depth))
+    elif est is not None:
+        dev.print_device_report(_console(), report, est, depth)
     else:
         from convcalc.render.table import print_report
 
@@ -266,6 +298,9 @@ def compare(
     symbolic: Symbolic = False,
     free: Free = None,
     no_round: NoRound = False,
+    device: Device = None,
+    device_file: DeviceFile = None,
+    fail_over_budget: FailOver = False,
     debug: Debug = False,
 ) -> None:
     """Totals side by side, with ratios against the first architecture."""
@@ -287,12 +322,54 @@ def compare(
             symbolic=symbolic,
             smooth=no_round,
         )
+        estimates = []
+        if device or device_file:
+            estimates = [api.estimate(r, device, device_file, dtype.value) for r in result.reports]
         if fmt is Format.json:
-            sys.stdout.write(study.json_text(result.to_json()))
+            doc = result.to_json()
+            for item, est in zip(doc["items"], estimates, strict=False):
+                item["device"] = est.to_json()
+            sys.stdout.write(study.json_text(doc))
         elif fmt in (Format.markdown, Format.csv):
             sys.stdout.write(study.comparison_text(result, by, fmt.value))
+            if estimates:
+                from convcalc.render.device import comparison_markdown
+
+                sys.stdout.write(
+                    "\n" + comparison_markdown(list(zip(result.reports, estimates, strict=True)))
+                )
         else:
             study.print_comparison(_console(), result, by)
+            if estimates:
+                from convcalc.render.device import print_device_comparison
+
+                print_device_comparison(
+                    _console(), list(zip(result.reports, estimates, strict=True))
+                )
+        if fail_over_budget and not all(e.passed for e in estimates):
+            raise typer.Exit(int(ExitCode.OVER_BUDGET))
+
+    _guard(debug, body)
+
+
+@app.command()
+def devices(fmt: Output = Format.table, debug: Debug = False) -> None:
+    """Device profiles: class, peak compute, bandwidth, memory, budgets and sources."""
+
+    def body() -> None:
+        from convcalc.devices import list_profiles
+
+        profiles = list_profiles()
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps([p.to_json() for p in profiles], indent=2) + "\n")
+        elif fmt in (Format.markdown, Format.csv):
+            from convcalc.render.device import devices_markdown
+
+            sys.stdout.write(devices_markdown(profiles))
+        else:
+            from convcalc.render.device import print_devices
+
+            print_devices(_console(), profiles)
 
     _guard(debug, body)
 

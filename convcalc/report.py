@@ -153,4 +153,6 @@ def jsonable(value: Any) -> Any:
         return value.numerator if value.denominator == 1 else float(value)
     if isinstance(value, float):
         return value
-    return str(value)
+    from convcalc.symbolic.ops import show
+
+    return show(value)

@@ -141,7 +141,8 @@ class Conv(SlidingWindow):
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         c_in = xs[0][0]
-        per_out = num.floordiv(c_in, a.groups) * a.k[0] * a.k[1]
+        # C_in / G is exact: shape() has checked that G divides C_in.
+        per_out = num.div(c_in, a.groups) * a.k[0] * a.k[1]
         weights = a.out * per_out
         bias = a.out if a.bias else 0
         macs = y[1] * y[2] * a.out * per_out
@@ -222,7 +223,7 @@ class TransposedConv(SlidingWindow):
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         c_in, h, w = xs[0]
-        per_in = num.floordiv(a.out, a.groups) * a.k[0] * a.k[1]
+        per_in = num.div(a.out, a.groups) * a.k[0] * a.k[1]  # G divides C_out (checked)
         weights = c_in * per_in
         # Every input value is multiplied by every tap of its group's filters.
         macs = h * w * c_in * per_in
@@ -273,7 +274,7 @@ class DeformableConv(SlidingWindow):
         off_ch = a.offset_groups * per_tap * kk
         off_weights = off_ch * c_in * kk + off_ch  # the offset conv always has a bias
         off_macs = hw * off_ch * c_in * kk
-        per_out = num.floordiv(c_in, a.groups) * kk
+        per_out = num.div(c_in, a.groups) * kk  # G divides C_in (checked)
         weights = a.out * per_out + (a.out if a.bias else 0)
         macs = hw * a.out * per_out
         # Bilinear sampling: 4 taps weighted and summed (7 FLOPs) per sampled value, plus one

@@ -51,7 +51,8 @@ class Multiply(Merge):
     doc = "element-wise product; a C x 1 x 1 input scales channels (SE gates); (n-1) FLOP/value"
 
     def shape(self, a: object, xs: Sequence[Shape]) -> Shape:
-        full = max(xs, key=len) if len({len(x) for x in xs}) > 1 else xs[0]
+        # The output is the full-size input; a C x 1 x 1 gate broadcasts over it.
+        full = next((x for x in xs if len(x) != 3 or x[1:] != (1, 1)), xs[0])
         for x in xs:
             broadcast = len(x) == 3 == len(full) and x[1:] == (1, 1) and _same(x[0], full[0])
             if broadcast or (len(x) == len(full) and all(map(_same, x, full))):
@@ -60,8 +61,7 @@ class Multiply(Merge):
                 f"multiply needs equal shapes or a C x 1 x 1 scale, got {_show(x)} "
                 f"and {_show(full)}"
             )
-        # The output takes the largest spatial extent among the inputs.
-        return max(xs, key=lambda s: (len(s), [v if num.is_concrete(v) else 0 for v in s]))
+        return full
 
     def costs(self, a: object, xs: Sequence[Shape], y: Shape) -> Costs:
         return Costs(0, 0, (len(xs) - 1) * num.prod(y))

@@ -236,20 +236,13 @@ class Expander:
         env: dict[str, Any] = {}
         for name, raw in params.items():
             self._check_var_name(name, params)
-            default, integer = self._param_spec(name, raw, params)
-            if name in self.free or (
-                default is None and self.symbolic and name not in self.overrides
-            ):
+            default, kind, marked = self._param_spec(name, raw, params)
+            if name in self.overrides and name not in self.free:
+                env[name] = self.overrides[name]
+            elif name in self.free or default is None or (self.symbolic and marked):
                 from convcalc.symbolic import ops
 
-                env[name] = ops.symbol(name, integer)
-            elif name in self.overrides:
-                env[name] = self.overrides[name]
-            elif default is None:
-                raise UsageError(
-                    f"parameter {name!r} of {self.source} has no default value",
-                    hint=f"give it one with --set {name}=VALUE, or use --symbolic to leave it free",
-                )
+                env[name] = ops.symbol(name, kind)
             else:
                 try:
                     env[name] = evaluate_value(default, env, f"param {name!r}")
@@ -258,27 +251,33 @@ class Expander:
         self.bindings = dict(env)
         return env
 
-    def _param_spec(self, name: str, raw: Any, params: YMap) -> tuple[Any, bool]:
-        """(default, integer?) of a param: ``name: 1.0`` is real, ``name: 3`` or ``name:``
-        (no default) an integer; ``{default: ..., type: int|real}`` says it explicitly."""
+    def _param_spec(self, name: str, raw: Any, params: YMap) -> tuple[Any, str, bool]:
+        """(default, kind, symbolic?) of a param. ``name: 1.0`` is real, ``name: 3`` an
+        integer, ``name:`` (no default) an integer left free; the long form
+        ``{default, type: int|real|even, symbolic: true, doc}`` says it explicitly, and
+        ``symbolic: true`` marks the params ``--symbolic`` frees (alpha, rho)."""
         if isinstance(raw, YMap):
             for key in raw:
-                if key not in ("default", "type", "doc"):
+                if key not in ("default", "type", "symbolic", "doc"):
                     raise self.error(
                         f"unknown key {key!r} in param {name!r}",
                         raw,
                         key,
-                        hint="a param has default, type (int or real) and doc",
+                        hint="a param has default, type (int, real or even), symbolic and doc",
                     )
             kind = raw.get("type")
-            if kind not in (None, "int", "real"):
-                raise self.error(f"param {name!r}: type must be int or real", raw, "type")
+            if kind not in (None, "int", "real", "even"):
+                raise self.error(f"param {name!r}: type must be int, real or even", raw, "type")
             default = raw.get("default")
-            integer = kind == "int" if kind else not isinstance(default, float)
-            return default, integer
+            if kind is None:
+                kind = "real" if isinstance(default, float) else "int"
+            marked = raw.get("symbolic", False)
+            if not isinstance(marked, bool):
+                raise self.error(f"param {name!r}: symbolic must be true or false", raw, "symbolic")
+            return default, kind, marked
         if isinstance(raw, list | bool):
             raise self.error(f"param {name!r} must be a number or an expression", params, name)
-        return raw, not isinstance(raw, float)
+        return raw, "real" if isinstance(raw, float) else "int", False
 
     def _vars(self, env: dict[str, Any]) -> None:
         variables = self.doc.get("vars", YMap())

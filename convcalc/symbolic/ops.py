@@ -21,13 +21,16 @@ from convcalc.errors import ExprError
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def symbol(name: str, integer: bool) -> sympy.Symbol:
-    """A positive symbol for a free parameter (integer for counts and sizes)."""
+def symbol(name: str, kind: str) -> sympy.Symbol:
+    """A positive symbol for a free parameter: ``int`` (counts, sizes), ``even`` (a size
+    that halves exactly) or ``real`` (multipliers)."""
     if not _NAME.match(name):  # names are validated by the loader; never trust text here
         raise ExprError(f"{name!r} is not a valid parameter name")
-    if integer:
-        return sympy.Symbol(name, integer=True, positive=True)
-    return sympy.Symbol(name, positive=True)
+    if kind == "real":
+        return sympy.Symbol(name, positive=True)
+    if kind == "even":
+        return sympy.Symbol(name, integer=True, positive=True, even=True)
+    return sympy.Symbol(name, integer=True, positive=True)
 
 
 def to_sympy(x: Any) -> Any:
