@@ -152,12 +152,20 @@ def sweep(
     params: Mapping[str, str] | None = None,
     dtype: str = "fp32",
     progress: Any = None,
+    device: str | None = None,
+    device_file: str | Path | None = None,
 ) -> Any:
-    """Totals at every point of a parameter grid; see :mod:`convcalc.sweep`."""
+    """Totals at every point of a parameter grid (with a device: latency and verdict per
+    point); see :mod:`convcalc.sweep`."""
     from convcalc import sweep as sw
 
+    profile = None
+    if device or device_file:
+        from convcalc.devices import load_profile
+
+        profile = load_profile(device, path=device_file)
     exact = {k: [_param_value(k, v) for v in vs] for k, vs in grid.items()}
-    return sw.sweep(str(arch), exact, params, dtype, progress)
+    return sw.sweep(str(arch), exact, params, dtype, progress, profile)
 
 
 def explain(

@@ -390,6 +390,8 @@ def sweep(
     sets: Sets = None,
     dtype: DTypeOpt = DType.fp32,
     fmt: Output = Format.table,
+    device: Device = None,
+    device_file: DeviceFile = None,
     debug: Debug = False,
 ) -> None:
     """Params, MACs, FLOPs and peak memory over a grid of parameter values."""
@@ -409,7 +411,15 @@ def sweep(
             grid[name] = parse_values(values)
         fixed = _params(None, None, sets)
         with study.progress(sys.stderr.isatty()) as tick:
-            result = api.sweep(arch, grid, fixed, dtype.value, progress=tick)
+            result = api.sweep(
+                arch,
+                grid,
+                fixed,
+                dtype.value,
+                progress=tick,
+                device=device,
+                device_file=device_file,
+            )
         if not result.compiled:
             sys.stderr.write(f"note: {result.note}\n")
         if fmt is Format.json:

@@ -74,8 +74,13 @@ def sweep(
     fixed: Mapping[str, str] | None = None,
     dtype: str = "fp32",
     progress: Callable[[int, int], None] | None = None,
+    device: Any = None,
 ) -> Sweep:
-    """Evaluate params, MACs, FLOPs and peak memory at every point of ``grid``."""
+    """Evaluate params, MACs, FLOPs and peak memory at every point of ``grid``.
+
+    With a device profile each point also gets the device's latency estimate and verdict;
+    that needs the per-layer analysis, so each point is analysed on its own (the totals
+    still come from the compiled formulas)."""
     from convcalc import api
 
     names = list(grid)
@@ -104,9 +109,17 @@ def sweep(
             params = {**fixed, **{n: v for n, v in zip(names, point, strict=True)}}
             totals = api.analyze(arch, params, dtype=dtype).totals
             values = tuple(getattr(totals, m) for m in METRICS)
-        result.rows.append(
-            {**dict(zip(names, point, strict=True)), **dict(zip(METRICS, values, strict=True))}
-        )
+        row = {**dict(zip(names, point, strict=True)), **dict(zip(METRICS, values, strict=True))}
+        if device is not None:
+            from convcalc.devices import estimate
+
+            params = {**fixed, **dict(zip(names, point, strict=True))}
+            est = estimate(api.analyze(arch, params, dtype=dtype), device)
+            row["latency_s"] = est.latency_s
+            row["verdict"] = (
+                "pass" if est.passed else "fail: " + ", ".join(v.budget for v in est.failed)
+            )
+        result.rows.append(row)
         if progress is not None:
             progress(index + 1, len(points))
     return result

@@ -152,10 +152,19 @@ def test_sweep_ranges_and_cli() -> None:
     )
     assert out.exit_code == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    assert lines[0] == "alpha,rho,params,MACs,FLOPs,peak activation bytes"
+    assert lines[0] == "alpha,rho,params,macs,flops,peak_activation_bytes"
     assert len(lines) == 1 + 3 * 2  # alpha 0.5, 0.75, 1 by two rho values
     # torchvision's mobilenet_v2 at width 1, 224: 3,504,872 params, 300,774,272 MACs.
     assert "1,1,3504872,300774272," in out.stdout
+
+
+def test_sweep_with_a_device_adds_latency_and_verdict() -> None:
+    # STM32F746: 320 KiB SRAM. MobileNetV2 at 224 keeps 32x112x112 int8 values (401,408 B)
+    # alive in its stem alone, so every point fails the SRAM budget.
+    result = api.sweep("mobilenet_v2", {"alpha": ["0.5", "1"]}, device="mcu-stm32f746")
+    assert [row["verdict"].startswith("fail") for row in result.rows] == [True, True]
+    assert all("sram_bytes" in row["verdict"] for row in result.rows)
+    assert all(row["latency_s"] > 0 for row in result.rows)
 
 
 def test_explain_depthwise_layer() -> None:

@@ -109,17 +109,22 @@ def comparison_text(result: Any, by: str | None, fmt: str) -> str:
 
 
 def _sweep_rows(result: Any) -> tuple[list[str], list[list[str]]]:
+    device = bool(result.rows) and "verdict" in result.rows[0]
     header = [*result.names, "params", "MACs", "FLOPs", "peak activation bytes"]
-    rows = [
-        [
+    if device:
+        header += ["latency", "verdict"]
+    rows = []
+    for row in result.rows:
+        cells = [
             *(plain(row[n]) for n in result.names),
             exact(row["params"]),
             exact(row["macs"]),
             exact(row["flops"]),
             exact(row["peak_activation_bytes"]),
         ]
-        for row in result.rows
-    ]
+        if device:
+            cells += [f"{row['latency_s'] * 1000:.3g} ms", row["verdict"]]
+        rows.append(cells)
     return header, rows
 
 
@@ -137,15 +142,13 @@ def print_sweep(console: Any, result: Any) -> None:
 
 def sweep_text(result: Any, fmt: str) -> str:
     header, rows = _sweep_rows(result)
-    if fmt == "csv":
+    if fmt == "csv":  # raw values, in the JSON keys' order
+        keys = [k for k in result.rows[0] if k not in result.names] if result.rows else []
         rows = [
-            [
-                *(plain(row[n]) for n in result.names),
-                *(plain(row[m]) for m in ("params", "macs", "flops", "peak_activation_bytes")),
-            ]
+            [*(plain(row[n]) for n in result.names), *(plain(row[k]) for k in keys)]
             for row in result.rows
         ]
-        return _csv(header, rows)
+        return _csv([*result.names, *keys], rows)
     return "\n".join(_md_table(header, rows)) + "\n"
 
 
