@@ -291,3 +291,52 @@ def test_errors_in_blocks_name_the_nested_layer(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.SPEC
     assert f"{path}:6" in result.stderr  # the line of the layer in the block body
     assert "layer 'outer.inner'" in result.stderr
+
+
+def test_device_estimate_in_json_and_budget_gate() -> None:
+    out = invoke(
+        "analyze",
+        "mobilenet_v2",
+        "--alpha",
+        "0.5",
+        "--rho",
+        "0.714",
+        "--device",
+        "cortex-a76-sd855",
+        "-f",
+        "json",
+    )
+    assert out.exit_code == 0, out.stderr
+    device = json.loads(out.stdout)["device"]
+    assert device["name"] == "cortex-a76-sd855"
+    assert {"latency_s", "throughput_per_s", "layers", "verdicts", "fits"} <= set(device)
+    assert all(row["bound"] in ("compute", "memory") for row in device["layers"])
+    # ResNet-50's 25,557,032 int8 weights cannot fit the STM32F746's 1 MiB of flash.
+    gate = invoke("analyze", "resnet50", "--device", "mcu-stm32f746", "--fail-over-budget")
+    assert gate.exit_code == ExitCode.OVER_BUDGET
+    assert "flash" in gate.stdout
+    plain = invoke("analyze", "resnet50", "--device", "mcu-stm32f746")
+    assert plain.exit_code == 0  # without the gate a failed verdict is only reported
+    listed = invoke("devices")
+    assert listed.exit_code == 0 and "gpu-a100" in listed.stdout
+    unknown = invoke("analyze", "vgg16", "--device", "gpu-z9000")
+    assert unknown.exit_code == ExitCode.USAGE and "convcalc devices" in unknown.stderr
+
+
+def test_compare_with_a_device() -> None:
+    out = invoke(
+        "compare",
+        "mobilenet_v2",
+        "resnet50",
+        "--device",
+        "mobile-600m",
+        "-f",
+        "json",
+        "--fail-over-budget",
+    )
+    # ResNet-50's 4.09 G multiply-adds exceed the 600 M mobile setting.
+    assert out.exit_code == ExitCode.OVER_BUDGET
+    items = json.loads(out.stdout)["items"]
+    assert [i["device"]["fits"] for i in items] == [True, True]
+    verdicts = {v["budget"]: v["pass"] for v in items[1]["device"]["verdicts"]}
+    assert verdicts["macs"] is False
