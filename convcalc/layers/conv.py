@@ -110,6 +110,14 @@ class SlidingWindow(LayerKind):
         return text
 
 
+def weighted(weights: Any, macs: Any, y: Shape, bias: bool) -> Costs:
+    """Costs of a kind with ``weights`` and ``macs`` and, when ``bias`` is on, one bias per
+    output channel added to every output value (1 FLOP each)."""
+    if not bias:
+        return Costs(weights, macs, 2 * macs)
+    return Costs(weights + y[0], macs, 2 * macs + num.prod(y))
+
+
 def _divisible(c: Any, g: Any, what: str) -> None:
     if num.is_concrete(c) and num.is_concrete(g) and c % g:
         raise ShapeError(
@@ -143,11 +151,7 @@ class Conv(SlidingWindow):
         c_in = xs[0][0]
         # C_in / G is exact: shape() has checked that G divides C_in.
         per_out = num.div(c_in, a.groups) * a.k[0] * a.k[1]
-        weights = a.out * per_out
-        bias = a.out if a.bias else 0
-        macs = y[1] * y[2] * a.out * per_out
-        bias_adds = y[1] * y[2] * a.out if a.bias else 0
-        return Costs(weights + bias, macs, 2 * macs + bias_adds)
+        return weighted(a.out * per_out, y[1] * y[2] * a.out * per_out, y, a.bias)
 
 
 @register
@@ -172,8 +176,7 @@ class DepthwiseConv(SlidingWindow):
         kk = a.k[0] * a.k[1]
         weights = y[0] * kk
         macs = y[1] * y[2] * y[0] * kk
-        bias_adds = y[0] * y[1] * y[2] if a.bias else 0
-        return Costs(weights + (y[0] if a.bias else 0), macs, 2 * macs + bias_adds)
+        return weighted(weights, macs, y, a.bias)
 
     def summary(self, a: Args) -> str:
         return super().summary(a) + (f" x{a.multiplier}" if a.multiplier != 1 else "")
@@ -227,8 +230,7 @@ class TransposedConv(SlidingWindow):
         weights = c_in * per_in
         # Every input value is multiplied by every tap of its group's filters.
         macs = h * w * c_in * per_in
-        bias_adds = y[0] * y[1] * y[2] if a.bias else 0
-        return Costs(weights + (a.out if a.bias else 0), macs, 2 * macs + bias_adds)
+        return weighted(weights, macs, y, a.bias)
 
     def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
         # Output o reads inputs i with i*s - p + t*d = o: the field spans ceil(eff/s) inputs,
@@ -331,10 +333,7 @@ class TiledConv(SlidingWindow):
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         per_set = a.out * xs[0][0] * a.k[0] * a.k[1]
-        macs = y[1] * y[2] * per_set
-        bias_adds = y[0] * y[1] * y[2] if a.bias else 0
-        weights = a.tiles[0] * a.tiles[1] * per_set + (a.out if a.bias else 0)
-        return Costs(weights, macs, 2 * macs + bias_adds)
+        return weighted(a.tiles[0] * a.tiles[1] * per_set, y[1] * y[2] * per_set, y, a.bias)
 
 
 @register
@@ -363,5 +362,4 @@ class TableConv(SlidingWindow):
         connections = sum(sum(row) for row in a.table)  # K, the table's non-zeros
         kk = a.k[0] * a.k[1]
         macs = y[1] * y[2] * connections * kk
-        bias_adds = y[0] * y[1] * y[2] if a.bias else 0
-        return Costs(connections * kk + (y[0] if a.bias else 0), macs, 2 * macs + bias_adds)
+        return weighted(connections * kk, macs, y, a.bias)
