@@ -1,7 +1,16 @@
-"""Rich tables for terminals and design reviews (rich is imported only here)."""
+"""Rich tables for terminals and design reviews (rich is imported only here).
+
+The per-layer table of a large network is hundreds of rows, and rich lays out every cell
+through its full text pipeline (about a millisecond a row), which would dominate a run.
+When the output is plain (a pipe or a file: no colour, no terminal styles) and every cell
+is one line of ordinary ASCII that fits, the same characters are written directly:
+:func:`plain_table` reproduces rich's layout for that case (tests hold it to rich's own
+output for the bundled networks) and anything else goes through rich.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -10,25 +19,133 @@ from rich.table import Table
 from convcalc.render.text import exact, fold, human, plain, rf_text, shape, totals_rows
 from convcalc.report import Report
 
+Justify = str  # "left" or "right"
 
-def print_report(console: Console, report: Report, depth: int | None = None) -> None:
+_REPORT_COLUMNS: tuple[tuple[str, Justify], ...] = (
+    ("layer", "left"),
+    ("type", "left"),
+    ("args", "left"),
+    ("output", "right"),
+    ("params", "right"),
+    ("MACs", "right"),
+    ("FLOPs", "right"),
+    ("act. bytes", "right"),
+    ("RF", "right"),
+)
+_TOTALS_COLUMNS: tuple[tuple[str, Justify], ...] = (
+    ("metric", "left"),
+    ("exact", "right"),
+    ("approx.", "right"),
+)
+
+# rich's HEAVY_HEAD box (its default) and SQUARE (what it draws when there is no header):
+# top, header row, header rule, body row, bottom, as (left, fill, divider, right).
+_HEAVY_HEAD = ("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "└─┴┘")
+_SQUARE = ("┌─┬┐", "│ ││", "├─┼┤", "│ ││", "└─┴┘")
+
+# Printable ASCII without what rich would interpret ([markup], \escapes, :emoji:).
+_PLAIN_CELL = re.compile(r"[ -9;-Z^-~]*")
+
+
+def _rule(box: str, widths: Sequence[int]) -> str:
+    return box[0] + box[2].join(box[1] * w for w in widths) + box[3]
+
+
+def _line(box: str, cells: Sequence[str], widths: Sequence[int], justify: Sequence[str]) -> str:
+    parts = [
+        " " + (c.ljust(w - 2) if j == "left" else c.rjust(w - 2)) + " "
+        for c, w, j in zip(cells, widths, justify, strict=True)
+    ]
+    return box[0] + box[2].join(parts) + box[3]
+
+
+def _centred(text: str, width: int) -> str:
+    left = (width - len(text)) // 2
+    return " " * left + text + " " * (width - len(text) - left)
+
+
+def plain_table(
+    console: Console,
+    columns: Sequence[tuple[str, Justify]],
+    rows: Sequence[Sequence[str]],
+    title: str | None = None,
+    caption: str | None = None,
+    show_header: bool = True,
+) -> str | None:
+    """The text rich would print for this table on ``console``, or None where only rich
+    knows (colour or terminal styles, a non-UTF-8 stream, markup-like or non-ASCII text,
+    multi-line cells, or a table wider than the console, which rich shrinks and wraps)."""
+    if console.color_system is not None or console.legacy_windows:
+        return None
+    if not console.encoding.lower().startswith("utf"):
+        return None
+    headers = [h for h, _ in columns]
+    justify = [j for _, j in columns]
+    texts = [*headers, *(c for r in rows for c in r), title or "", caption or ""]
+    if not all(_PLAIN_CELL.fullmatch(t) and t == t.strip() for t in texts):
+        return None
+    sized = [headers, *rows] if show_header else list(rows)
+    widths = [max((len(r[i]) for r in sized), default=0) + 2 for i in range(len(columns))]
+    table_width = sum(widths) + len(widths) + 1
+    if table_width > console.width:
+        return None
+    if len(title or "") > table_width or len(caption or "") > table_width:
+        return None
+    box = _HEAVY_HEAD if show_header else _SQUARE
+    out = []
+    if title:
+        out.append(_centred(title, table_width))
+    out.append(_rule(box[0], widths))
+    if show_header:
+        out.append(_line(box[1], headers, widths, justify))
+        out.append(_rule(box[2], widths))
+    out.extend(_line(box[3], r, widths, justify) for r in rows)
+    out.append(_rule(box[4], widths))
+    if caption:
+        out.append(_centred(caption, table_width))
+    return "\n".join(out) + "\n"
+
+
+def rich_table(
+    columns: Sequence[tuple[str, Justify]],
+    rows: Sequence[Sequence[str]],
+    title: str | None = None,
+    caption: str | None = None,
+    show_header: bool = True,
+) -> Table:
+    """The same table as a rich renderable (bold header, styled title and caption)."""
+    table = Table(title=title, caption=caption, header_style="bold", show_header=show_header)
+    for col, justify in columns:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def _print_table(
+    console: Console,
+    columns: Sequence[tuple[str, Justify]],
+    rows: Sequence[Sequence[str]],
+    title: str | None = None,
+    caption: str | None = None,
+    show_header: bool = True,
+) -> None:
+    text = plain_table(console, columns, rows, title, caption, show_header)
+    if text is None:
+        console.print(rich_table(columns, rows, title, caption, show_header))
+    else:
+        console.file.write(text)
+        console.file.flush()
+
+
+def report_tables(
+    report: Report, depth: int | None = None
+) -> tuple[str, str | None, list[list[str]], list[list[str]]]:
+    """Title, caption, layer rows and totals rows of a report's two tables."""
     bindings = ", ".join(f"{k}={plain(v)}" for k, v in report.bindings.items())
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
-    table = Table(title=title, caption=bindings or None, header_style="bold")
-    for col, justify in (
-        ("layer", "left"),
-        ("type", "left"),
-        ("args", "left"),
-        ("output", "right"),
-        ("params", "right"),
-        ("MACs", "right"),
-        ("FLOPs", "right"),
-        ("act. bytes", "right"),
-        ("RF", "right"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for row in fold(report.layers, depth):
-        table.add_row(
+    rows = [
+        [
             row.name,
             row.type,
             row.summary,
@@ -38,15 +155,16 @@ def print_report(console: Console, report: Report, depth: int | None = None) -> 
             human(row.flops),
             human(row.activation_bytes),
             rf_text(row),
-        )
-    console.print(table)
-    totals = Table(title="totals", show_header=False)
-    totals.add_column("metric")
-    totals.add_column("exact", justify="right")
-    totals.add_column("approx.", justify="right")
-    for r in totals_rows(report):
-        totals.add_row(*r)
-    console.print(totals)
+        ]
+        for row in fold(report.layers, depth)
+    ]
+    return title, bindings or None, rows, [list(r) for r in totals_rows(report)]
+
+
+def print_report(console: Console, report: Report, depth: int | None = None) -> None:
+    title, caption, rows, totals = report_tables(report, depth)
+    _print_table(console, _REPORT_COLUMNS, rows, title, caption)
+    _print_table(console, _TOTALS_COLUMNS, totals, "totals", show_header=False)
 
 
 def print_rows(
