@@ -8,6 +8,7 @@ stays fast. Every :class:`ConvcalcError` becomes one message on stderr and its e
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -198,11 +199,25 @@ def analyze(
     _guard(debug, body)
 
 
+PIPED_WIDTH = 200  # console width for a file or pipe, so numbers are never cut
+
+
 def _console() -> Any:
     """A rich console; wide when writing to a file or pipe, so numbers are never cut."""
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 200)
+    return Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
+
+
+def _plain_stdout() -> bool:
+    """True when the console of :func:`_console` would print no styles: stdout is a UTF-8
+    file or pipe and neither TTY_COMPATIBLE=1 nor FORCE_COLOR makes rich treat it as a
+    terminal. Decided without importing rich (tens of milliseconds per run)."""
+    if sys.platform == "win32" or sys.stdout.isatty():
+        return False
+    if os.environ.get("TTY_COMPATIBLE", "") == "1" or os.environ.get("FORCE_COLOR"):
+        return False
+    return (getattr(sys.stdout, "encoding", None) or "").lower().startswith("utf")
 
 
 def _emit(report: Any, fmt: Format, depth: int | None, est: Any = None) -> None:
@@ -224,9 +239,10 @@ def _emit(report: Any, fmt: Format, depth: int | None, est: Any = None) -> None:
     elif est is not None:
         dev.print_device_report(_console(), report, est, depth)
     else:
-        from convcalc.render.table import print_report
+        from convcalc.render.table import print_report, write_plain_report
 
-        print_report(_console(), report, depth)
+        if not (_plain_stdout() and write_plain_report(sys.stdout, report, PIPED_WIDTH, depth)):
+            print_report(_console(), report, depth)
         for w in report.warnings:
             sys.stderr.write(f"warning: {w}\n")
 

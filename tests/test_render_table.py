@@ -54,7 +54,7 @@ def tables(name: str, depth: int | None) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("name", NETWORKS)
 def test_same_characters_as_rich(name: str, depth: int | None) -> None:
     for spec in tables(name, depth):
-        fast = table.plain_table(plain_console(), *spec)
+        fast = table.plain_table(200, *spec)
         assert fast is not None, f"{name}: the per-layer table should take the direct path"
         assert fast == rich_output(200, *spec)
 
@@ -62,24 +62,25 @@ def test_same_characters_as_rich(name: str, depth: int | None) -> None:
 @pytest.mark.parametrize("width", [60, 100, 118, 119, 120, 150])
 def test_narrow_consoles_defer_to_rich_or_agree(width: int) -> None:
     for spec in tables("resnet50", None):
-        fast = table.plain_table(plain_console(width), *spec)
+        fast = table.plain_table(width, *spec)
         if fast is not None:
             assert fast == rich_output(width, *spec)
     wide = tables("resnet50", None)[0]
-    assert table.plain_table(plain_console(60), *wide) is None
+    assert table.plain_table(60, *wide) is None
 
 
 def test_terminals_and_markup_go_through_rich() -> None:
     spec = tables("vgg16", None)[0]
     styled = Console(file=io.StringIO(), width=200, force_terminal=True, color_system="standard")
-    assert table.plain_table(styled, *spec) is None
+    assert not table.plain_console(styled)
+    assert table.plain_console(plain_console())
     columns, rows, title, caption, _ = spec
     for odd in ("[bold]x[/bold]", "a:smile:b", "café", "two\nlines", " padded"):
         changed = [[odd, *rows[0][1:]], *rows[1:]]
-        assert table.plain_table(plain_console(), columns, changed, title, caption) is None
+        assert table.plain_table(200, columns, changed, title, caption) is None
 
 
-def test_print_report_writes_the_fast_text() -> None:
+def test_print_report_and_the_rich_free_writer_agree_with_rich() -> None:
     report = api.analyze("resnet50")
     console = plain_console()
     table.print_report(console, report)
@@ -87,3 +88,12 @@ def test_print_report_writes_the_fast_text() -> None:
     expected = rich_output(200, table._REPORT_COLUMNS, rows, title, caption, True)
     expected += rich_output(200, table._TOTALS_COLUMNS, totals, "totals", None, False)
     assert console.file.getvalue() == expected  # type: ignore[attr-defined]
+    out = io.StringIO()
+    assert table.write_plain_report(out, report, 200)
+    assert out.getvalue() == expected
+
+
+def test_write_plain_report_declines_what_needs_rich() -> None:
+    out = io.StringIO()
+    assert not table.write_plain_report(out, api.analyze("resnet50"), 60)
+    assert out.getvalue() == ""

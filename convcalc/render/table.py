@@ -5,19 +5,22 @@ through its full text pipeline (about a millisecond a row), which would dominate
 When the output is plain (a pipe or a file: no colour, no terminal styles) and every cell
 is one line of ordinary ASCII that fits, the same characters are written directly:
 :func:`plain_table` reproduces rich's layout for that case (tests hold it to rich's own
-output for the bundled networks) and anything else goes through rich.
+output for the bundled networks) and anything else goes through rich. The command line
+takes that path without importing rich at all (:func:`write_plain_report`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-from rich.console import Console
-from rich.table import Table
+from typing import IO, TYPE_CHECKING
 
 from convcalc.render.text import exact, fold, human, plain, rf_text, shape, totals_rows
 from convcalc.report import Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 Justify = str  # "left" or "right"
 
@@ -64,21 +67,24 @@ def _centred(text: str, width: int) -> str:
     return " " * left + text + " " * (width - len(text) - left)
 
 
+def plain_console(console: Console) -> bool:
+    """True when ``console`` prints no styles and rich's own box characters."""
+    if console.color_system is not None or console.legacy_windows:
+        return False
+    return console.encoding.lower().startswith("utf")
+
+
 def plain_table(
-    console: Console,
+    width: int,
     columns: Sequence[tuple[str, Justify]],
     rows: Sequence[Sequence[str]],
     title: str | None = None,
     caption: str | None = None,
     show_header: bool = True,
 ) -> str | None:
-    """The text rich would print for this table on ``console``, or None where only rich
-    knows (colour or terminal styles, a non-UTF-8 stream, markup-like or non-ASCII text,
-    multi-line cells, or a table wider than the console, which rich shrinks and wraps)."""
-    if console.color_system is not None or console.legacy_windows:
-        return None
-    if not console.encoding.lower().startswith("utf"):
-        return None
+    """The text rich would print for this table on a plain console ``width`` characters
+    wide, or None where only rich knows (markup-like or non-ASCII text, multi-line cells,
+    or a table wider than the console, which rich shrinks and wraps)."""
     headers = [h for h, _ in columns]
     justify = [j for _, j in columns]
     texts = [*headers, *(c for r in rows for c in r), title or "", caption or ""]
@@ -87,7 +93,7 @@ def plain_table(
     sized = [headers, *rows] if show_header else list(rows)
     widths = [max((len(r[i]) for r in sized), default=0) + 2 for i in range(len(columns))]
     table_width = sum(widths) + len(widths) + 1
-    if table_width > console.width:
+    if table_width > width:
         return None
     if len(title or "") > table_width or len(caption or "") > table_width:
         return None
@@ -114,6 +120,8 @@ def rich_table(
     show_header: bool = True,
 ) -> Table:
     """The same table as a rich renderable (bold header, styled title and caption)."""
+    from rich.table import Table
+
     table = Table(title=title, caption=caption, header_style="bold", show_header=show_header)
     for col, justify in columns:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -130,7 +138,9 @@ def _print_table(
     caption: str | None = None,
     show_header: bool = True,
 ) -> None:
-    text = plain_table(console, columns, rows, title, caption, show_header)
+    text = None
+    if plain_console(console):
+        text = plain_table(console.width, columns, rows, title, caption, show_header)
     if text is None:
         console.print(rich_table(columns, rows, title, caption, show_header))
     else:
@@ -167,9 +177,23 @@ def print_report(console: Console, report: Report, depth: int | None = None) -> 
     _print_table(console, _TOTALS_COLUMNS, totals, "totals", show_header=False)
 
 
+def write_plain_report(out: IO[str], report: Report, width: int, depth: int | None = None) -> bool:
+    """Write what :func:`print_report` prints on a plain console ``width`` wide, without
+    importing rich; False (nothing written) when either table needs rich."""
+    title, caption, rows, totals = report_tables(report, depth)
+    first = plain_table(width, _REPORT_COLUMNS, rows, title, caption)
+    second = plain_table(width, _TOTALS_COLUMNS, totals, "totals", show_header=False)
+    if first is None or second is None:
+        return False
+    out.write(first + second)
+    return True
+
+
 def print_rows(
     console: Console, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
 ) -> None:
+    from rich.table import Table
+
     table = Table(title=title, header_style="bold")
     for h in header:
         table.add_column(h)
