@@ -97,3 +97,16 @@ def test_write_plain_report_declines_what_needs_rich() -> None:
     out = io.StringIO()
     assert not table.write_plain_report(out, api.analyze("resnet50"), 60)
     assert out.getvalue() == ""
+
+
+def test_sweep_table_same_characters_as_rich() -> None:
+    from convcalc.render import study
+
+    result = api.sweep("mobilenet_v2", {"alpha": ["0.5", "1"], "rho": ["0.714", "1"]})
+    console = plain_console()
+    study.print_sweep(console, result)
+    header, rows = study._sweep_rows(result)
+    columns = [(h, "right") for h in header]
+    expected = rich_output(200, columns, rows, "sweep of mobilenet_v2", None, True)
+    assert table.plain_table(200, columns, rows, "sweep of mobilenet_v2") == expected
+    assert console.file.getvalue() == expected  # type: ignore[attr-defined]

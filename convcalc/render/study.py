@@ -129,15 +129,11 @@ def _sweep_rows(result: Any) -> tuple[list[str], list[list[str]]]:
 
 
 def print_sweep(console: Any, result: Any) -> None:
-    from rich.table import Table
+    """The grid as a table: thousands of rows, so plain output skips rich's layout."""
+    from convcalc.render.table import print_table
 
     header, rows = _sweep_rows(result)
-    table = Table(title=f"sweep of {result.arch}", header_style="bold")
-    for h in header:
-        table.add_column(h, justify="right")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    print_table(console, [(h, "right") for h in header], rows, f"sweep of {result.arch}")
 
 
 def sweep_text(result: Any, fmt: str) -> str:

@@ -130,7 +130,7 @@ def rich_table(
     return table
 
 
-def _print_table(
+def print_table(
     console: Console,
     columns: Sequence[tuple[str, Justify]],
     rows: Sequence[Sequence[str]],
@@ -138,6 +138,8 @@ def _print_table(
     caption: str | None = None,
     show_header: bool = True,
 ) -> None:
+    """Print a table of one-line cells on ``console``: directly where it is plain, else
+    through rich."""
     text = None
     if plain_console(console):
         text = plain_table(console.width, columns, rows, title, caption, show_header)
@@ -173,8 +175,8 @@ def report_tables(
 
 def print_report(console: Console, report: Report, depth: int | None = None) -> None:
     title, caption, rows, totals = report_tables(report, depth)
-    _print_table(console, _REPORT_COLUMNS, rows, title, caption)
-    _print_table(console, _TOTALS_COLUMNS, totals, "totals", show_header=False)
+    print_table(console, _REPORT_COLUMNS, rows, title, caption)
+    print_table(console, _TOTALS_COLUMNS, totals, "totals", show_header=False)
 
 
 def write_plain_report(out: IO[str], report: Report, width: int, depth: int | None = None) -> bool:
