@@ -1,0 +1,1360 @@
+#!/usr/bin/env python3
+"""Write docs/validation.md: convcalc's exact counts beside the published figures.
+
+    python docs/validation.py           # rewrite docs/validation.md
+    python docs/validation.py --check   # exit 1 if docs/validation.md is out of date (for CI)
+
+Papers print rounded figures and do not always say what they cover, so a table of
+"expected" numbers is only worth something if every figure carries its source and the
+rounding it was printed with. This script holds that table (``CONFIGS``), analyses each
+bundled network and configuration with convcalc, and writes one row per configuration:
+the exact params, multiply-adds and receptive field, each published figure with its source
+and rounding, the difference, and a verdict. A figure outside its rounding must carry the
+reason (which number is right and why) in the table, and a figure inside it must not, so
+a change to a network that moves a count past a published figure fails ``--check`` instead
+of silently rewriting the page.
+
+The published figures are copied here by hand from the cited papers, torchvision's weights
+metadata and the receptive-field table of Araujo et al.; none is convcalc output. The page
+is deterministic (no clock, fixed order), so CI can regenerate it and demand no diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+from convcalc import api
+from convcalc.report import Report
+
+DOC = Path(__file__).resolve().with_name("validation.md")
+
+#: Multipliers of the units figures are printed in.
+UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
+
+#: Metrics compared, in column order: (key, column title).
+METRICS = (("params", "params"), ("macs", "MACs"), ("rf", "RF"))
+
+#: Short source names (as they appear in the table) and the full references.
+SOURCES = {
+    "torchvision": (
+        "torchvision 0.28 weights metadata of the network (`AlexNet_Weights.IMAGENET1K_V1`, "
+        "`ResNet50_Weights.IMAGENET1K_V1`, `ShuffleNet_V2_X0_5_Weights.IMAGENET1K_V1`, ...): "
+        '`meta["num_params"]` and `meta["_ops"]`, printed in GFLOPS, which are the multiply-adds '
+        "of conv and linear layers."
+    ),
+    "LeCun 1998": (
+        'LeCun, Bottou, Bengio & Haffner, "Gradient-Based Learning Applied to Document '
+        'Recognition", Proc. IEEE 1998, Section II.B (trainable parameters per layer).'
+    ),
+    "Krizhevsky 2012": (
+        'Krizhevsky, Sutskever & Hinton, "ImageNet Classification with Deep Convolutional '
+        'Neural Networks", NIPS 2012, abstract ("60 million parameters").'
+    ),
+    "Simonyan 2015": (
+        'Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image '
+        'Recognition", ICLR 2015, Table 2 (parameters in millions of configurations A-E).'
+    ),
+    "Szegedy 2015": (
+        'Szegedy et al., "Going Deeper with Convolutions", CVPR 2015, Table 1 (per-layer '
+        "params and ops)."
+    ),
+    "He 2016": (
+        'He, Zhang, Ren & Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, '
+        "Table 1 (FLOPs, i.e. multiply-adds, Section 3.3) and Section 3.3 (VGG-19's 19.6 "
+        "billion FLOPs)."
+    ),
+    "Iandola 2016": (
+        'Iandola et al., "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and '
+        '<0.5MB model size", arXiv:1602.07360 (title).'
+    ),
+    "Howard 2017": (
+        'Howard et al., "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision '
+        'Applications", arXiv:1704.04861, Tables 6 (width multiplier), 7 (resolution), 8 '
+        "(against VGG16 and GoogLeNet) and 10 (0.50 MobileNet-160); million mult-adds and "
+        "million parameters."
+    ),
+    "Huang 2017": (
+        'Huang, Liu, van der Maaten & Weinberger, "Densely Connected Convolutional Networks", '
+        "CVPR 2017, ImageNet results (DenseNet-201 with 20M parameters against a ResNet-101 "
+        "with more than 40M)."
+    ),
+    "Xie 2017": (
+        'Xie, Girshick, Dollar, Tu & He, "Aggregated Residual Transformations for Deep Neural '
+        'Networks", CVPR 2017, Table 1.'
+    ),
+    "Chollet 2017": (
+        'Chollet, "Xception: Deep Learning with Depthwise Separable Convolutions", CVPR 2017, '
+        "Table 3."
+    ),
+    "Zhang 2018": (
+        'Zhang, Zhou, Lin & Sun, "ShuffleNet: An Extremely Efficient Convolutional Neural '
+        'Network for Mobile Devices", CVPR 2018, Tables 1 and 2 (complexity in MFLOPs, which '
+        "are multiply-adds)."
+    ),
+    "Sandler 2018": (
+        'Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018, '
+        "Table 4 (million parameters and mult-adds)."
+    ),
+    "Hu 2018": (
+        'Hu, Shen & Sun, "Squeeze-and-Excitation Networks", CVPR 2018, Section 4 (model and '
+        "computational complexity) and the reduction-ratio table (r = 16: 28.1M)."
+    ),
+    "Tan 2019": (
+        'Tan & Le, "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", '
+        "ICML 2019, Table 2."
+    ),
+    "Araujo 2019": (
+        'Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks", '
+        "Distill 2019, and its library's table (google-research/receptive_field, "
+        "RECEPTIVE_FIELD_TABLE.md), computed on the TF-Slim models: RF of the named end-point."
+    ),
+    "notes": (
+        "The Chinese-language study notes on CNN design that convcalc was designed from "
+        "(notes 001 and 004; section numbers as cited)."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a published figure covers when the source says it is not the bundled network as
+    a whole: the figure is then compared with convcalc's count over the same part."""
+
+    text: str
+    #: Layer names (or group prefixes) the figure leaves out.
+    without: tuple[str, ...] = ()
+    #: A part the figure includes and the bundled file does not, counted by hand in ``text``.
+    plus: int = 0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published number, as printed, with where it comes from and how it was rounded."""
+
+    metric: str  # "params", "macs" or "rf"
+    printed: str  # the digits as printed: "4.2", "61,100,840", "0.714"
+    unit: str  # "", "K", "M" or "G"
+    source: str  # a key of SOURCES
+    where: str  # table, section or end-point inside the source
+    #: "nearest" (half a step either way), "truncated" (the digits after the step cut off)
+    #: or "exact".
+    rounding: str = "nearest"
+    #: The rounding step in ``unit``s when it is not the last printed digit ("100" for a
+    #: table that prints 15300 beside 569 and 1550: 3 significant figures).
+    step: str = ""
+    scope: Scope | None = None
+    #: Context worth a sentence whether or not the figure agrees.
+    note: str = ""
+    #: Required exactly when the figure lies outside its rounding: which number is right and
+    #: why.
+    wrong: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A bundled network with ``--set`` values, and the figures published for it."""
+
+    network: str
+    settings: tuple[tuple[str, str], ...]
+    label: str
+    figures: tuple[Figure, ...]
+
+
+def tv(params: int, gflops: str) -> tuple[Figure, Figure]:
+    """torchvision's documented parameter count (exact) and GFLOPS (rounded as printed)."""
+    return (
+        Figure("params", f"{params:,}", "", "torchvision", "num_params", rounding="exact"),
+        Figure("macs", gflops, "G", "torchvision", "GFLOPS"),
+    )
+
+
+def rf(size: int, where: str, note: str = "", wrong: str = "") -> Figure:
+    """A receptive-field size from Araujo et al.'s table (exact integers)."""
+    return Figure("rf", str(size), "", "Araujo 2019", where, "exact", note=note, wrong=wrong)
+
+
+def howard(metric: str, printed: str, table: str, **kw: str) -> Figure:
+    """A MobileNet v1 figure: millions of mult-adds or parameters."""
+    return Figure(metric, printed, "M", "Howard 2017", table, **kw)
+
+
+WITHOUT_FC = Scope(
+    "the network without its final FC layer (`fc`): all five complexities of Table 1 agree "
+    "only when it is left out (with it, g = 2, 4 and 8 would print 141, 134 and 138)",
+    without=("fc",),
+)
+
+WITHOUT_FC_T2 = Scope(
+    "the network without its final FC layer (`fc`), as Table 1 of the same paper counts",
+    without=("fc",),
+)
+
+RESNET_RF_WRONG = (
+    "both are right for their networks: {published} is TF-slim's resnet_v1, which subsamples "
+    "in the last unit of each block and so sees the fields of the original stride on the "
+    "first 1x1 (`stride_in_1x1=1`, next row: {published}); torchvision strides the 3x3, which "
+    "then runs at the finer jump: {hand}"
+)
+
+CONFIGS: tuple[Config, ...] = (
+    Config(
+        "alexnet",
+        (),
+        "as published: two towers as groups of 2",
+        (
+            Figure(
+                "params",
+                "60",
+                "M",
+                "Krizhevsky 2012",
+                "abstract",
+                rounding="truncated",
+                note='"60 million" is the count cut to whole millions (60.97M)',
+            ),
+            rf(195, "alexnet_v2/pool5"),
+        ),
+    ),
+    Config(
+        "alexnet_tv",
+        (),
+        "torchvision's single tower",
+        (
+            *tv(61_100_840, "0.714"),
+            rf(195, "alexnet_v2/pool5", note="alexnet_v2 has this network's kernels and strides"),
+        ),
+    ),
+    Config("dcgan_generator", (), "Radford et al. 2016, Figure 1", ()),
+    Config("densenet121", (), "torchvision", tv(7_978_856, "2.834")),
+    Config("densenet169", (), "torchvision", tv(14_149_480, "3.36")),
+    Config("densenet201", (), "torchvision", tv(20_013_928, "4.291")),
+    Config(
+        "efficientnet_b0",
+        (),
+        "torchvision",
+        (
+            *tv(5_288_548, "0.386"),
+            Figure("params", "5.3", "M", "Tan 2019", "Table 2"),
+            Figure("macs", "0.39", "G", "Tan 2019", "Table 2 (FLOPs)"),
+        ),
+    ),
+    Config(
+        "googlenet",
+        (),
+        "as published: 5x5 branches, biases, no auxiliary heads",
+        (
+            Figure(
+                "params",
+                "6.8",
+                "M",
+                "Howard 2017",
+                "Table 8",
+                wrong=(
+                    "convcalc is right: 6.8M is the sum of Szegedy et al.'s Table 1 params "
+                    "column (6,797.7K), whose rows conv1 (2.7K for 7x7x3x64 = 9,408 weights), "
+                    "4a, 4c, 4d, 4e, 5a and 5b do not follow from the channel counts printed "
+                    "beside them; from those counts the weights are 6,990,272 and, with 8,280 "
+                    "biases, 6,998,552"
+                ),
+            ),
+            Figure(
+                "macs",
+                "1550",
+                "M",
+                "Howard 2017",
+                "Table 8",
+                step="10",
+                wrong=(
+                    "convcalc is right: Table 1 of Szegedy et al. sums to 1,502M ops but prints "
+                    "conv1 as 34M for 118M (9,408 x 112 x 112 = 118,013,952) and 5a as 54M for "
+                    "51M; from its channel counts the network has 1,582,671,872 multiply-adds, "
+                    "and 1550M matches neither"
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "googlenet_tv", (), "torchvision: 3x3 in the 5x5 branch, batch norm", tv(6_624_904, "1.498")
+    ),
+    Config(
+        "inception_v3",
+        (),
+        "torchvision, without the auxiliary head",
+        (
+            Figure(
+                "params",
+                "27,161,264",
+                "",
+                "torchvision",
+                "num_params",
+                rounding="exact",
+                scope=Scope(
+                    "the network with its auxiliary head, which torchvision's model holds and "
+                    "the bundled file leaves out: conv 768->128 1x1 (98,304 + batch norm 256), "
+                    "conv 128->768 5x5 (2,457,600 + 1,536) and linear 768->1000 (769,000), "
+                    "3,326,696 by hand",
+                    plus=3_326_696,
+                ),
+            ),
+            Figure("macs", "5.713", "G", "torchvision", "GFLOPS"),
+            rf(1311, "inception_v3/Mixed_7c"),
+        ),
+    ),
+    Config(
+        "lenet5",
+        (),
+        "as published, 32x32",
+        (
+            Figure(
+                "params",
+                "60,000",
+                "",
+                "LeCun 1998",
+                "Section II.B, C1 to F6",
+                rounding="exact",
+                scope=Scope(
+                    "layers C1 to F6, whose trainable parameters the paper lists layer by "
+                    "layer (156 + 12 + 1,516 + 32 + 48,120 + 10,164 = 60,000); the RBF output "
+                    "layer's 84 x 10 = 840 parameters, which the paper chooses by hand and "
+                    "keeps fixed (at least initially), are left out",
+                    without=("output",),
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "mnasnet1_0",
+        (),
+        "torchvision (the SE-free B1 variant)",
+        tv(4_383_312, "0.314"),
+    ),
+    Config(
+        "mobilenet",
+        (),
+        "alpha 1, 224x224 (1.0 MobileNet-224)",
+        (
+            howard("macs", "569", "Table 6"),
+            howard("params", "4.2", "Table 6"),
+            howard("macs", "569", "Table 8"),
+            howard("params", "4.2", "Table 8"),
+            rf(315, "mobilenet_v1/Conv2d_13_pointwise"),
+        ),
+    ),
+    Config(
+        "mobilenet",
+        (("alpha", "0.75"),),
+        "0.75 MobileNet-224",
+        (
+            howard("macs", "325", "Table 6"),
+            howard("params", "2.6", "Table 6"),
+            rf(315, "mobilenet_v1_075/Conv2d_13_pointwise"),
+        ),
+    ),
+    Config(
+        "mobilenet",
+        (("alpha", "0.5"),),
+        "0.5 MobileNet-224",
+        (howard("macs", "149", "Table 6"), howard("params", "1.3", "Table 6")),
+    ),
+    Config(
+        "mobilenet",
+        (("alpha", "0.25"),),
+        "0.25 MobileNet-224",
+        (howard("macs", "41", "Table 6"), howard("params", "0.5", "Table 6")),
+    ),
+    Config(
+        "mobilenet",
+        (("rho", "6/7"),),
+        "1.0 MobileNet-192",
+        (howard("macs", "418", "Table 7"), howard("params", "4.2", "Table 7")),
+    ),
+    Config(
+        "mobilenet",
+        (("rho", "5/7"),),
+        "1.0 MobileNet-160",
+        (
+            howard(
+                "macs",
+                "290",
+                "Table 7",
+                wrong=(
+                    "convcalc is right: 290,675,200 rounds to 291M, the figure TF-slim's "
+                    "mobilenet_v1.md lists for MobileNet_v1_1.0_160; the paper cut 290.68 "
+                    "short, while its 569 for MobileNet-224 (568,740,352) is rounded"
+                ),
+            ),
+            howard("params", "4.2", "Table 7"),
+        ),
+    ),
+    Config(
+        "mobilenet",
+        (("rho", "4/7"),),
+        "1.0 MobileNet-128",
+        (howard("macs", "186", "Table 7"), howard("params", "4.2", "Table 7")),
+    ),
+    Config(
+        "mobilenet",
+        (("alpha", "0.5"), ("rho", "5/7")),
+        "0.50 MobileNet-160",
+        (
+            howard(
+                "macs",
+                "76",
+                "Table 10",
+                wrong=(
+                    "convcalc is right: 76,524,800 rounds to 77M, the figure TF-slim's "
+                    "mobilenet_v1.md lists for MobileNet_v1_0.50_160; the paper cut 76.52 "
+                    "short, as it did 290.68 for MobileNet-160"
+                ),
+            ),
+            howard(
+                "params",
+                "1.32",
+                "Table 10",
+                wrong=(
+                    "both count the same network: 1,331,592 includes batch norm's scale and "
+                    "shift (2 per channel, 10,944 here); without them 1,320,648 = 1.32M, the "
+                    "paper's figure (its 4.2, 2.6, 1.3 and 0.5 of Table 6 are the same with or "
+                    "without batch norm)"
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "mobilenet_v1",
+        (),
+        "the same network as mobilenet, alpha 1, 224x224",
+        (
+            howard("macs", "569", "Table 6"),
+            howard("params", "4.2", "Table 6"),
+            rf(315, "mobilenet_v1/Conv2d_13_pointwise"),
+        ),
+    ),
+    Config(
+        "mobilenet_v2",
+        (),
+        "torchvision, alpha 1, 224x224",
+        (
+            *tv(3_504_872, "0.301"),
+            Figure(
+                "params",
+                "3.4",
+                "M",
+                "Sandler 2018",
+                "Table 4",
+                rounding="truncated",
+                wrong=(
+                    "both count the same network: 3,504,872 (torchvision's num_params) includes "
+                    "batch norm's scale and shift (34,112); without them 3,470,760 = 3.47M, the "
+                    "figure TF-slim's table lists for mobilenet_v2_1.0_224, of which the paper's "
+                    "3.4 is cut short"
+                ),
+            ),
+            Figure(
+                "macs",
+                "300",
+                "M",
+                "Sandler 2018",
+                "Table 4",
+                rounding="truncated",
+                note=(
+                    "Table 4 cuts figures short rather than rounding them (ShuffleNet x2: "
+                    "5,450,776 parameters printed 5.4)"
+                ),
+            ),
+        ),
+    ),
+    Config("mobilenet_v3_large", (), "torchvision", tv(5_483_032, "0.217")),
+    Config("mobilenet_v3_small", (), "torchvision", tv(2_542_856, "0.057")),
+    Config(
+        "resnet18",
+        (),
+        "torchvision",
+        (*tv(11_689_512, "1.814"), Figure("macs", "1.8", "G", "He 2016", "Table 1")),
+    ),
+    Config(
+        "resnet34",
+        (),
+        "torchvision: projection shortcuts (option B)",
+        (
+            *tv(21_797_672, "3.664"),
+            Figure(
+                "macs",
+                "3.6",
+                "G",
+                "He 2016",
+                "Table 1",
+                wrong=(
+                    "both are right for their networks: He et al.'s 3.6 is the 34-layer net "
+                    "without projection shortcuts (the plain baseline of Section 3.3, and "
+                    "option A); torchvision's has three 1x1 projections of 6,422,528 "
+                    "multiply-adds each, and without them 3,644,493,824 = 3.6G"
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "resnet50",
+        (),
+        "torchvision (stride on the 3x3)",
+        (
+            *tv(25_557_032, "4.089"),
+            rf(
+                483,
+                "resnet_v1_50/block4",
+                wrong=RESNET_RF_WRONG.format(
+                    published=483,
+                    hand=(
+                        "conv1 7, maxpool 11, layer1 +24 = 35, layer2 +8 +48 = 91, layer3 "
+                        "+16 +160 = 267, layer4 +32 +128 = 427"
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "resnet50",
+        (("stride_in_1x1", "1"),),
+        "original placement: stride on the first 1x1",
+        (
+            Figure(
+                "macs",
+                "3.8",
+                "G",
+                "He 2016",
+                "Table 1",
+                wrong=(
+                    "convcalc is right: 3,857,973,248 rounds to 3.9G, and Hu et al. give 3.86G "
+                    "for this network (next figure); He et al. cut 3.86 short, while their "
+                    "7.6 and 11.3 for ResNet-101 and -152 (7.57 and 11.28) are rounded"
+                ),
+            ),
+            Figure("macs", "3.86", "G", "Hu 2018", "Section 4"),
+            rf(483, "resnet_v1_50/block4"),
+        ),
+    ),
+    Config(
+        "resnet101",
+        (),
+        "torchvision (stride on the 3x3)",
+        (
+            *tv(44_549_160, "7.801"),
+            rf(
+                1027,
+                "resnet_v1_101/block4",
+                wrong=RESNET_RF_WRONG.format(
+                    published=1027,
+                    hand="427 for ResNet-50 plus 17 more layer3 bottlenecks of +32: 971",
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "resnet101",
+        (("stride_in_1x1", "1"),),
+        "original placement: stride on the first 1x1",
+        (
+            Figure("macs", "7.6", "G", "He 2016", "Table 1"),
+            rf(1027, "resnet_v1_101/block4"),
+        ),
+    ),
+    Config(
+        "resnet152",
+        (),
+        "torchvision (stride on the 3x3)",
+        (
+            *tv(60_192_808, "11.514"),
+            rf(
+                1507,
+                "resnet_v1_152/block4",
+                wrong=RESNET_RF_WRONG.format(
+                    published=1507,
+                    hand=(
+                        "427 for ResNet-50 plus 4 more layer2 bottlenecks of +16 and 30 more "
+                        "layer3 bottlenecks of +32: 1451"
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "resnet152",
+        (("stride_in_1x1", "1"),),
+        "original placement: stride on the first 1x1",
+        (
+            Figure("macs", "11.3", "G", "He 2016", "Table 1"),
+            rf(1507, "resnet_v1_152/block4"),
+        ),
+    ),
+    Config(
+        "resnext50_32x4d",
+        (),
+        "torchvision",
+        (
+            *tv(25_028_904, "4.23"),
+            Figure("params", "25.0", "M", "Xie 2017", "Table 1"),
+            Figure("macs", "4.2", "G", "Xie 2017", "Table 1"),
+        ),
+    ),
+    Config(
+        "se_resnet50",
+        (),
+        "r = 16, torchvision's ResNet-50 body",
+        (Figure("params", "28.1", "M", "Hu 2018", "reduction-ratio table, r = 16"),),
+    ),
+    Config(
+        "se_resnet50",
+        (("stride_in_1x1", "1"),),
+        "r = 16, original placement: stride on the first 1x1",
+        (
+            Figure("params", "28.1", "M", "Hu 2018", "reduction-ratio table, r = 16"),
+            Figure(
+                "macs",
+                "3.87",
+                "G",
+                "Hu 2018",
+                "Section 4",
+                wrong=(
+                    "both are right for what they count: the multiply-adds of conv and FC "
+                    "layers are 3,860,488,192 (3.86G); the paper's 3.87 also counts each gate's "
+                    "squeeze pooling and channel scaling, one operation per value of the "
+                    "block's output (2 x 5,519,360 = 11,038,720 in all: 3,871,526,912)"
+                ),
+            ),
+        ),
+    ),
+    *(
+        Config(
+            "shufflenet",
+            (("g", str(g)),),
+            f"1x, g = {g}" + (" (the file's defaults)" if g == 3 else ""),
+            (Figure("macs", mflops, "M", "Zhang 2018", "Table 1", scope=WITHOUT_FC),),
+        )
+        for g, mflops in ((1, "143"), (2, "140"), (3, "137"), (4, "133"), (8, "137"))
+    ),
+    Config(
+        "shufflenet",
+        (("g", "1"), ("scale", "0.5")),
+        "0.5x, g = 1",
+        (Figure("macs", "38", "M", "Zhang 2018", "Table 2", scope=WITHOUT_FC_T2),),
+    ),
+    Config(
+        "shufflenet",
+        (("g", "3"), ("scale", "0.5")),
+        "0.5x, g = 3",
+        (
+            Figure(
+                "macs",
+                "38",
+                "M",
+                "Zhang 2018",
+                "Table 2",
+                scope=WITHOUT_FC_T2,
+                wrong=(
+                    "convcalc is right for g = 3: Table 2 prints one complexity per width for "
+                    "all g, and 38M is g = 1's (previous row); g = 3 at 0.5x has 37,109,856 "
+                    "without the FC"
+                ),
+            ),
+        ),
+    ),
+    Config(
+        "shufflenet",
+        (("g", "1"), ("scale", "0.25")),
+        "0.25x, g = 1",
+        (Figure("macs", "13", "M", "Zhang 2018", "Table 2", scope=WITHOUT_FC_T2),),
+    ),
+    Config(
+        "shufflenet",
+        (("g", "3"), ("scale", "0.25")),
+        "0.25x, g = 3",
+        (Figure("macs", "13", "M", "Zhang 2018", "Table 2", scope=WITHOUT_FC_T2),),
+    ),
+    Config(
+        "shufflenet",
+        (("g", "3"), ("scale", "1.5")),
+        "1.5x, g = 3",
+        (
+            Figure("params", "3.4", "M", "Sandler 2018", "Table 4", rounding="truncated"),
+            Figure("macs", "292", "M", "Sandler 2018", "Table 4", rounding="truncated"),
+        ),
+    ),
+    Config(
+        "shufflenet",
+        (("g", "3"), ("scale", "2")),
+        "2x, g = 3",
+        (
+            Figure("params", "5.4", "M", "Sandler 2018", "Table 4", rounding="truncated"),
+            Figure("macs", "524", "M", "Sandler 2018", "Table 4", rounding="truncated"),
+        ),
+    ),
+    *(
+        Config("shufflenet_v2", (("scale", scale),), f"torchvision x{scale}", tv(params, gflops))
+        for scale, params, gflops in (
+            ("0.5", 1_366_792, "0.04"),
+            ("1", 2_278_604, "0.145"),
+            ("1.5", 3_503_624, "0.296"),
+            ("2", 7_393_996, "0.583"),
+        )
+    ),
+    Config("squeezenet1_0", (), "torchvision", tv(1_248_424, "0.819")),
+    Config("squeezenet1_1", (), "torchvision", tv(1_235_496, "0.349")),
+    Config(
+        "vgg11",
+        (),
+        "configuration A, torchvision",
+        (
+            *tv(132_863_336, "7.609"),
+            Figure("params", "133", "M", "Simonyan 2015", "Table 2 (A)"),
+            Figure(
+                "params",
+                "113",
+                "M",
+                "notes",
+                "004 section 3.2",
+                wrong=(
+                    "convcalc is right: the notes' 113 is a typo of the paper's 133 (Table 2 "
+                    "prints 133 for A and A-LRN), and 132,863,336 is also torchvision's count"
+                ),
+            ),
+            rf(150, "vgg_a/pool5"),
+        ),
+    ),
+    Config(
+        "vgg13",
+        (),
+        "configuration B, torchvision",
+        (*tv(133_047_848, "11.308"), Figure("params", "133", "M", "Simonyan 2015", "Table 2 (B)")),
+    ),
+    Config(
+        "vgg16",
+        (),
+        "configuration D, torchvision",
+        (
+            *tv(138_357_544, "15.47"),
+            Figure("params", "138", "M", "Simonyan 2015", "Table 2 (D)"),
+            Figure("params", "138", "M", "Howard 2017", "Table 8"),
+            Figure(
+                "macs",
+                "15300",
+                "M",
+                "Howard 2017",
+                "Table 8",
+                step="100",
+                wrong=(
+                    "convcalc is right for the whole network: 15300M is the 13 convolutions "
+                    'alone (15,346,630,656, as in He et al.\'s "15.3 billion FLOPs"); the three '
+                    "FC layers add 25,088x4,096 + 4,096x4,096 + 4,096x1,000 = 123,633,664, "
+                    "15,470,264,320 in all, torchvision's 15.47 GFLOPS"
+                ),
+            ),
+            rf(212, "vgg_16/pool5"),
+        ),
+    ),
+    Config(
+        "vgg16_bn",
+        (),
+        "configuration D with batch norm, torchvision",
+        (*tv(138_365_992, "15.47"), rf(212, "vgg_16/pool5")),
+    ),
+    Config(
+        "vgg16_c",
+        (),
+        "configuration C (1x1 third conv in stages 3-5)",
+        (Figure("params", "134", "M", "Simonyan 2015", "Table 2 (C)"),),
+    ),
+    Config(
+        "vgg19",
+        (),
+        "configuration E, torchvision",
+        (
+            *tv(143_667_240, "19.632"),
+            Figure("params", "144", "M", "Simonyan 2015", "Table 2 (E)"),
+            Figure("macs", "19.6", "G", "He 2016", "Section 3.3"),
+        ),
+    ),
+    Config("wide_resnet50_2", (), "torchvision", tv(68_883_240, "11.398")),
+    Config(
+        "xception",
+        (),
+        "Keras's definition, 299x299",
+        (
+            Figure(
+                "params",
+                "22,855,952",
+                "",
+                "Chollet 2017",
+                "Table 3",
+                rounding="exact",
+                note=(
+                    "Keras reports 22,910,480 because it also counts batch norm's 54,528 "
+                    "running statistics, which are buffers"
+                ),
+            ),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One of the notes' comparisons between networks, with the paper's own version."""
+
+    claim: str
+    where: str  # section of the notes
+    printed: str  # the notes' figure, e.g. "1/26.9"
+    #: "inverse": the notes print 1/x with x = b / a; "times": x = b / a; "increase": b - a
+    #: in M; "percent": 100 (b - a) / a; "value": a in M.
+    kind: str
+    a: tuple[str, tuple[tuple[str, str], ...], str]  # (network, settings, metric)
+    b: tuple[str, tuple[tuple[str, str], ...], str] | None
+    paper: str
+    step: str = ""
+    wrong: str = ""
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "MobileNet's size, as a fraction of VGG16's",
+        "004 section 8.1",
+        "1/26.9",
+        "inverse",
+        ("mobilenet", (), "params"),
+        ("vgg16", (), "params"),
+        "1/32.9 (Howard 2017, Table 8: 4.2M against 138M)",
+        wrong=(
+            "not the paper's: 26.9 is Table 8's compute ratio (15300M / 569M), not its size "
+            "ratio (138M / 4.2M = 32.9)"
+        ),
+    ),
+    Claim(
+        "MobileNet's compute, as a fraction of VGG16's",
+        "004 section 8.1",
+        "1/34.3",
+        "inverse",
+        ("mobilenet", (), "macs"),
+        ("vgg16", (), "macs"),
+        "1/26.9 (Howard 2017, Table 8: 569M against 15300M)",
+        wrong=(
+            "not the paper's, which is 1/26.9 from VGG16's convolutions alone (15300M); "
+            "with its FC layers, as counted here, 1/27.2"
+        ),
+    ),
+    Claim(
+        "MobileNet's size, as a fraction of GoogLeNet's",
+        "004 section 8.1",
+        "1/2.7",
+        "inverse",
+        ("mobilenet", (), "params"),
+        ("googlenet", (), "params"),
+        "1/1.6 (Howard 2017, Table 8: 4.2M against 6.8M)",
+        wrong=(
+            "size and compute are swapped: 2.7 is Table 8's compute ratio (1550M / 569M); "
+            "its size ratio is 1/1.6, and 1/1.65 with GoogLeNet's exact count (see the "
+            "googlenet row for its 6.8M)"
+        ),
+    ),
+    Claim(
+        "MobileNet's compute, as a fraction of GoogLeNet's",
+        "004 section 8.1",
+        "1/1.6",
+        "inverse",
+        ("mobilenet", (), "macs"),
+        ("googlenet", (), "macs"),
+        "1/2.7 (Howard 2017, Table 8: 569M against 1550M)",
+        wrong=(
+            "size and compute are swapped: 1.6 is Table 8's size ratio; its compute ratio is "
+            "1/2.7, and 1/2.78 with GoogLeNet's exact count (see the googlenet row for its "
+            "1550M)"
+        ),
+    ),
+    Claim(
+        "SqueezeNet 1.0 has about 50x fewer parameters than AlexNet (as published)",
+        "001",
+        "50",
+        "times",
+        ("squeezenet1_0", (), "params"),
+        ("alexnet", (), "params"),
+        "50x (Iandola 2016, title)",
+        step="10",
+    ),
+    Claim(
+        "SE blocks add about 2.5M parameters to ResNet-50",
+        "004 section 6.2",
+        "2.5",
+        "increase",
+        ("resnet50", (), "params"),
+        ("se_resnet50", (), "params"),
+        "~2.5 million (Hu 2018, Section 4)",
+    ),
+    Claim(
+        "... a relative increase of about 10%",
+        "004 section 6.2",
+        "10",
+        "percent",
+        ("resnet50", (), "params"),
+        ("se_resnet50", (), "params"),
+        "~10% (Hu 2018, Section 4)",
+    ),
+    Claim(
+        "DenseNet-201 has about 20M parameters",
+        "004 section 7",
+        "20",
+        "value",
+        ("densenet201", (), "params"),
+        None,
+        "20M (Huang 2017)",
+    ),
+    Claim(
+        "... against ResNet-101's about 40M",
+        "004 section 7",
+        "40",
+        "value",
+        ("resnet101", (), "params"),
+        None,
+        "more than 40M (Huang 2017)",
+        step="10",
+    ),
+)
+
+
+# --- computing ---------------------------------------------------------------------------
+
+
+@cache
+def analyse(network: str, settings: tuple[tuple[str, str], ...]) -> Report:
+    """convcalc's report of one configuration (cached: claims reuse the rows' reports)."""
+    return api.analyze(network, dict(settings) or None)
+
+
+def whole(report: Report, metric: str) -> int:
+    """convcalc's count of ``metric`` for the whole network (RF: the square field's side)."""
+    totals = report.totals
+    if metric == "rf":
+        field = totals.receptive_field
+        if field is None:
+            raise ValueError(f"{report.architecture} has no receptive field")
+        size_h, size_w = field
+        if size_h != size_w:
+            raise ValueError(f"{report.architecture}: non-square receptive field {field}")
+        return int(size_h)
+    value = totals.params if metric == "params" else totals.macs
+    if not isinstance(value, int):
+        raise ValueError(f"{report.architecture}: {metric} is not an exact integer: {value}")
+    return value
+
+
+def scoped(report: Report, figure: Figure) -> int:
+    """convcalc's count over what ``figure`` covers."""
+    count = whole(report, figure.metric)
+    scope = figure.scope
+    if scope is None:
+        return count
+    if figure.metric == "rf":
+        raise ValueError("a receptive field is not a sum over layers: it cannot be scoped")
+    for prefix in scope.without:
+        rows = [r for r in report.layers if r.name == prefix or r.name.startswith(prefix + ".")]
+        if not rows:
+            raise ValueError(f"{report.architecture} has no layer {prefix!r} to leave out")
+        count -= sum(getattr(r, figure.metric) for r in rows)
+    return count + scope.plus
+
+
+def step_of(figure: Figure) -> Decimal:
+    """The rounding step of a figure, in its unit: its last printed digit unless given."""
+    if figure.step:
+        return Decimal(figure.step)
+    return Decimal(1).scaleb(value_of(figure).as_tuple().exponent)
+
+
+def value_of(figure: Figure) -> Decimal:
+    """The printed figure as a number in its unit."""
+    return Decimal(figure.printed.replace(",", ""))
+
+
+def interval(figure: Figure) -> tuple[Decimal, Decimal, bool]:
+    """(low, high, high included) in absolute units: the counts the printed figure allows."""
+    unit = UNITS[figure.unit]
+    value = value_of(figure)
+    if figure.rounding == "exact":
+        return value * unit, value * unit, True
+    step = step_of(figure)
+    if figure.rounding == "truncated":
+        return value * unit, (value + step) * unit, False
+    if figure.rounding == "nearest":
+        return (value - step / 2) * unit, (value + step / 2) * unit, True
+    raise ValueError(f"unknown rounding {figure.rounding!r}")
+
+
+def agrees(count: int, figure: Figure) -> bool:
+    """Whether the exact ``count`` is one the printed figure stands for."""
+    low, high, closed = interval(figure)
+    return low <= count and (count <= high if closed else count < high)
+
+
+def rounding_text(figure: Figure) -> str:
+    """How the figure was rounded, in words: "1 decimal of M", "truncated to whole M"."""
+    if figure.rounding == "exact":
+        return "exact"
+    unit = figure.unit or "units"
+    if figure.step:
+        text = f"to {Decimal(figure.step):,}{figure.unit}"
+    else:
+        places = -value_of(figure).as_tuple().exponent
+        if places == 0:
+            text = f"whole {unit}"
+        else:
+            text = f"{places} decimal{'s' if places > 1 else ''} of {unit}"
+    return f"truncated to {text.removeprefix('to ')}" if figure.rounding == "truncated" else text
+
+
+def percent(diff: int, base: Decimal) -> str:
+    """diff / base as a signed percentage with two decimals."""
+    if diff == 0:
+        return "0%"
+    with localcontext() as ctx:
+        ctx.prec = 50
+        value = (Decimal(diff) * 100 / base).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    if value == 0:
+        return "+<0.01%" if diff > 0 else "-<0.01%"
+    return f"{value:+}%"
+
+
+def signed(n: int) -> str:
+    """An integer with its sign and thousands separators; zero has no sign."""
+    return f"{n:+,}" if n else "0"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One figure compared: what convcalc counts over the figure's scope, and the result."""
+
+    figure: Figure
+    count: int  # convcalc over the figure's scope
+    ok: bool
+
+
+def judge(report: Report, figure: Figure, where: str) -> Outcome:
+    """Compare one figure; a disagreement needs its reason, an agreement must not have one."""
+    count = scoped(report, figure)
+    ok = agrees(count, figure)
+    label = f"{where}: {figure.metric} {figure.printed}{figure.unit} ({figure.source})"
+    if not ok and not figure.wrong:
+        raise ValueError(
+            f"{label} disagrees with convcalc's {count:,} and the table gives no reason; "
+            "find out which is right and say why in its `wrong` field"
+        )
+    if ok and figure.wrong:
+        raise ValueError(
+            f"{label} now agrees with convcalc's {count:,}; drop the reason in its `wrong` field"
+        )
+    return Outcome(figure, count, ok)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def cell(text: str) -> str:
+    """Table-cell safe text."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def published_cell(figure: Figure) -> str:
+    """The figure as printed, how it is rounded, and where it comes from."""
+    text = (
+        f"{figure.printed}{figure.unit} ({rounding_text(figure)}; {figure.source}, {figure.where})"
+    )
+    if figure.scope is not None:
+        text += "; covers part of the network, see verdict"
+    return text
+
+
+def difference_cell(outcome: Outcome) -> str:
+    """convcalc minus the figure (over the figure's scope), absolute and relative."""
+    figure = outcome.figure
+    base = value_of(figure) * UNITS[figure.unit]
+    diff = outcome.count - int(base)
+    text = f"{signed(diff)} ({percent(diff, base)})"
+    if figure.scope is not None:
+        text += f"; convcalc over what it covers: {outcome.count:,}"
+    return text
+
+
+def config_label(cfg: Config, report: Report) -> str:
+    """The ``--set`` values to reproduce the row, what they stand for, and the input."""
+    settings = " ".join(f"{k}={v}" for k, v in cfg.settings)
+    shape = "x".join(str(v) for v in report.input)
+    head = f"`{settings}`, " if settings else ""
+    return f"{head}{cfg.label}; input {shape}"
+
+
+def verdict(outcomes: list[Outcome]) -> str:
+    """The row's verdict: agreement, or each disagreement with its reason; then notes."""
+    if not outcomes:
+        return "no published figure to compare"
+    bad = [o for o in outcomes if not o.ok]
+    notes = [o.figure.note for o in outcomes if o.figure.note]
+    notes += [
+        f"{o.figure.printed}{o.figure.unit} ({o.figure.source}) counts {o.figure.scope.text}"
+        for o in outcomes
+        if o.figure.scope is not None
+    ]
+    if bad:
+        text = "disagrees: " + "; ".join(
+            f"{o.figure.printed}{o.figure.unit} ({o.figure.source}, {o.figure.where}): "
+            f"{o.figure.wrong}"
+            for o in bad
+        )
+    else:
+        text = "agrees within the published rounding"
+    if notes:
+        text += ". Notes: " + "; ".join(notes)
+    return text + "."
+
+
+def fmt_count(value: int | None) -> str:
+    """An exact count with thousands separators, or "-" where there is none."""
+    return "-" if value is None else f"{value:,}"
+
+
+def decimal_of(fr: Fraction, places: int) -> str:
+    """An exact fraction rounded half-even to ``places`` decimals (deterministic)."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        value = Decimal(fr.numerator) / Decimal(fr.denominator)
+        return f"{value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN):,}"
+
+
+def claim_row(claim: Claim) -> tuple[str, str, bool]:
+    """(convcalc's exact value as shown, verdict, agrees) of one of the notes' claims."""
+    name_a, set_a, metric_a = claim.a
+    a = whole(analyse(name_a, set_a), metric_a)
+    b = 0
+    if claim.b is not None:
+        name_b, set_b, metric_b = claim.b
+        b = whole(analyse(name_b, set_b), metric_b)
+    printed = Decimal(claim.printed.removeprefix("1/"))
+    step = Decimal(claim.step) if claim.step else Decimal(1).scaleb(printed.as_tuple().exponent)
+    places = max(0, -printed.as_tuple().exponent) + 1
+    if claim.kind in ("inverse", "times"):
+        x = Fraction(b, a)
+        prefix = "1/" if claim.kind == "inverse" else ""
+        shown = f"{a:,} / {b:,} = {prefix}{decimal_of(x, places)}"
+        if claim.kind == "times":
+            shown = f"{b:,} / {a:,} = {decimal_of(x, places)}x"
+    elif claim.kind == "increase":
+        x = Fraction(b - a, 10**6)
+        shown = f"{b:,} - {a:,} = {b - a:,} ({decimal_of(x, places)}M)"
+    elif claim.kind == "percent":
+        x = Fraction(100 * (b - a), a)
+        shown = f"{b - a:,} / {a:,} = {decimal_of(x, places)}%"
+    elif claim.kind == "value":
+        x = Fraction(a, 10**6)
+        shown = f"{a:,} ({decimal_of(x, places)}M)"
+    else:
+        raise ValueError(f"unknown claim kind {claim.kind!r}")
+    ok = abs(x - Fraction(printed)) <= Fraction(step) / 2
+    where = f"claim {claim.claim!r}"
+    if not ok and not claim.wrong:
+        raise ValueError(f"{where} disagrees ({shown}) and the table gives no reason")
+    if ok and claim.wrong:
+        raise ValueError(f"{where} now agrees ({shown}); drop its `wrong` field")
+    text = f"agrees within the printed rounding (to {step})" if ok else f"disagrees: {claim.wrong}"
+    return shown, text, ok
+
+
+#: How each kind of claim prints its figure.
+CLAIM_SUFFIX = {"inverse": "", "times": "x", "increase": "M", "percent": "%", "value": "M"}
+
+
+def render() -> str:
+    """The whole of docs/validation.md."""
+    rows: list[str] = []
+    figures = disagreements = scoped_figures = empty = 0
+    networks: set[str] = set()
+    disagreeing: list[str] = []
+    for number, cfg in enumerate(CONFIGS, 1):
+        report = analyse(cfg.network, cfg.settings)
+        networks.add(cfg.network)
+        where = f"row {number} ({cfg.network} {dict(cfg.settings)})"
+        outcomes = [judge(report, f, where) for f in cfg.figures]
+        figures += len(outcomes)
+        scoped_figures += sum(1 for o in outcomes if o.figure.scope is not None)
+        bad = [o for o in outcomes if not o.ok]
+        disagreements += len(bad)
+        empty += not outcomes
+        if bad:
+            metrics = ", ".join(sorted({o.figure.metric for o in bad}, key=metric_order))
+            disagreeing.append(f"{number} ({cfg.network}: {metrics})")
+        cells = [str(number), f"`{cfg.network}`", config_label(cfg, report)]
+        for metric, _ in METRICS:
+            mine = [o for o in outcomes if o.figure.metric == metric]
+            exact: int | None
+            try:
+                exact = whole(report, metric)
+            except ValueError:
+                exact = None
+            cells.append(fmt_count(exact))
+            cells.append("<br>".join(published_cell(o.figure) for o in mine) or "-")
+            cells.append("<br>".join(difference_cell(o) for o in mine) or "-")
+        cells.append(verdict(outcomes))
+        rows.append("| " + " | ".join(cell(c) for c in cells) + " |")
+
+    claim_rows = []
+    claim_bad = 0
+    for claim in CLAIMS:
+        shown, text, ok = claim_row(claim)
+        claim_bad += not ok
+        claim_rows.append(
+            "| "
+            + " | ".join(
+                cell(c)
+                for c in (
+                    claim.claim,
+                    f"{claim.printed}{CLAIM_SUFFIX[claim.kind]} (notes {claim.where})",
+                    claim.paper,
+                    shown,
+                )
+            )
+            + f" | {cell(text)} |"
+        )
+
+    header = ["#", "network", "configuration"]
+    for _, title in METRICS:
+        header += [f"{title} (convcalc)", f"{title} (published)", "difference"]
+    header.append("verdict")
+
+    out: list[str] = []
+    add = out.append
+    add("<!-- Generated by docs/validation.py from its table of published figures; do not edit.")
+    add("     Regenerate with `python docs/validation.py`; CI runs it with --check. -->")
+    add("")
+    add("# Validation against published figures")
+    add("")
+    add(
+        "Each row is one bundled network (every file under `architectures/` but `blocks/` and "
+        "`lib/`) in one configuration: convcalc's exact parameters, multiply-adds and receptive "
+        "field, the figures published for it with their sources, the difference, and a verdict. "
+        "A published figure agrees when convcalc's exact count rounds to it the way the source "
+        "printed it; where it does not, the row says which number is right and why."
+    )
+    add("")
+    add(
+        f"{len(CONFIGS)} configurations of {len(networks)} networks; {figures} published "
+        f"figures, of which {figures - disagreements} agree within their rounding and "
+        f"{disagreements} disagree; {empty} configuration{'s' if empty != 1 else ''} "
+        f"with no published figure. {scoped_figures} figures cover part of a network only "
+        "(their verdict says which part, and the difference is taken over that part)."
+    )
+    add("")
+    add("Rows with a disagreement: " + ", ".join(disagreeing) + ".")
+    add("")
+    add("## How to read the table")
+    add("")
+    add(
+        "- **params**: learnable parameters, batch norm's scale and shift included (running "
+        "statistics are buffers), as torchvision's `num_params` counts them "
+        "([conventions](conventions.md))."
+    )
+    add(
+        "- **MACs**: multiply-adds of conv and linear layers: torchvision's GFLOPS, the "
+        '"mult-adds" of the MobileNet papers, the "FLOPs" of the ResNet, ResNeXt, ShuffleNet '
+        "and EfficientNet papers."
+    )
+    add(
+        "- **RF**: receptive-field size, in input pixels, of the last feature map with spatial "
+        "extent; published fields are from Araujo et al.'s table of the TF-Slim models, for the "
+        "end-point named."
+    )
+    add(
+        '- **Rounding**: "4.2M (1 decimal of M)" allows 4.15M to 4.25M; "truncated to whole M" '
+        'allows 60M up to, not including, 61M; "to 100M" is a figure printed to fewer '
+        "significant digits than its last one shows (15300 beside 569); exact figures allow "
+        "nothing else."
+    )
+    add(
+        "- **difference**: convcalc minus the published figure, absolute and relative to the "
+        "figure (over the part of the network the figure covers, where that is stated)."
+    )
+    add(
+        "- **configuration**: the `--set` values (`convcalc analyze NETWORK --set k=v`) and "
+        "the input."
+    )
+    add("")
+    add("## Networks and configurations")
+    add("")
+    add("| " + " | ".join(header) + " |")
+    add("|" + "|".join(["---:"] + ["---"] * 2 + ["---:", "---", "---"] * 3 + ["---"]) + "|")
+    out.extend(rows)
+    add("")
+    add("## The notes' comparisons")
+    add("")
+    add(
+        "The study notes convcalc was designed from compare networks by ratios; each is "
+        "checked against the exact counts of the rows above (default configurations; AlexNet "
+        f"as published). {len(CLAIMS) - claim_bad} of {len(CLAIMS)} hold."
+    )
+    add("")
+    add("| claim | notes | paper | convcalc (exact) | verdict |")
+    add("|---|---|---|---|---|")
+    out.extend(claim_rows)
+    add("")
+    add("## Sources")
+    add("")
+    for key, text in SOURCES.items():
+        add(f"- **{key}**: {text}")
+    add("")
+    return "\n".join(out)
+
+
+def metric_order(metric: str) -> int:
+    """Column position of a metric, to list a row's disagreeing metrics in table order."""
+    return [m for m, _ in METRICS].index(metric)
+
+
+def check(path: Path = DOC) -> str | None:
+    """None when ``path`` holds what the script would write, else a message saying so."""
+    want = render()
+    have = path.read_text("utf-8") if path.exists() else ""
+    if have == want:
+        return None
+    for n, (a, b) in enumerate(zip(have.splitlines(), want.splitlines(), strict=False), 1):
+        if a != b:
+            return (
+                f"{path.name} is out of date (first difference at line {n}); "
+                "regenerate it with: python docs/validation.py"
+            )
+    return f"{path.name} is out of date; regenerate it with: python docs/validation.py"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if docs/validation.md is out of date"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            problem = check()
+            if problem:
+                print(problem, file=sys.stderr)
+                return 1
+            print(f"{DOC.name} is current")
+            return 0
+        text = render()
+    except ValueError as exc:
+        print(f"validation: {exc}", file=sys.stderr)
+        return 1
+    DOC.write_text(text, "utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
