@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -36,6 +37,7 @@ from convcalc.errors import ExprError, LimitError
 MAX_LENGTH = 1000  # characters in one expression
 MAX_DEPTH = 50  # nesting of parentheses, operators and calls
 MAX_NAME = 64  # characters in one name
+MAX_STEPS = 500_000  # expression nodes evaluated while one architecture is expanded
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKEN_RE = re.compile(
@@ -281,6 +283,13 @@ class _Parser:
         if kind == "num":
             if len(val) > 40:
                 raise LimitError(f"number literal {val[:20]!r}... is longer than 40 characters")
+            exponent = val.lower().partition("e")[2]
+            if exponent and abs(int(exponent)) > num.MAX_EXPONENT:
+                # Fraction("1e999999999") would build a billion-digit integer first.
+                raise LimitError(
+                    f"exponent of the number literal {val!r} is too large; "
+                    f"the limit is {num.MAX_EXPONENT}"
+                )
             return Num(num.normalize(Fraction(val)))
         if kind == "name":
             if val in _KEYWORDS or val in _FORBIDDEN_WORDS:
@@ -375,7 +384,24 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def evaluate(node: Node, env: Mapping[str, Any]) -> Any:
-    """Evaluate a tree with the values in ``env`` (exact numbers or symbolic values)."""
+    """Evaluate a tree with the values in ``env`` (exact numbers or symbolic values).
+
+    Exact arithmetic cannot overflow, but a non-exact root falls back to floating point,
+    and a float meeting an integer beyond 10**308 raises OverflowError; that is reported
+    as a limit, never as a crash."""
+    try:
+        return _evaluate(node, env)
+    except OverflowError as e:
+        raise LimitError(
+            f"a value is too large for floating-point arithmetic ({e})",
+            hint="only non-exact roots (sqrt, fractional powers) use floating point; "
+            "keep their arguments below 10**308",
+        ) from None
+    except ZeroDivisionError:
+        raise ExprError("division by zero") from None
+
+
+def _evaluate(node: Node, env: Mapping[str, Any]) -> Any:
     if isinstance(node, Num):
         return node.value
     if isinstance(node, Name):
@@ -389,31 +415,82 @@ def evaluate(node: Node, env: Mapping[str, Any]) -> Any:
             ) from None
     if isinstance(node, BinOp):
         if node.op in ("and", "or"):
-            left = evaluate(node.left, env)
+            left = _evaluate(node.left, env)
             known = num.decided(left)
             if known is (node.op == "or"):  # short-circuit as Python does
                 return known
-            return num.logic(node.op, left, evaluate(node.right, env))
-        return _BINARY[node.op](evaluate(node.left, env), evaluate(node.right, env))
+            return num.logic(node.op, left, _evaluate(node.right, env))
+        return _BINARY[node.op](_evaluate(node.left, env), _evaluate(node.right, env))
     if isinstance(node, Unary):
-        value = evaluate(node.operand, env)
+        value = _evaluate(node.operand, env)
         if node.op == "-":
             return num.neg(value)
         if node.op == "not":
             return num.logic("not", value)
         return value
     if isinstance(node, Call):
-        return FUNCTIONS[node.func].impl(*(evaluate(a, env) for a in node.args))
+        return FUNCTIONS[node.func].impl(*(_evaluate(a, env) for a in node.args))
     if isinstance(node, IfElse):
-        if num.truth(evaluate(node.test, env), "if"):
-            return evaluate(node.body, env)
-        return evaluate(node.orelse, env)
+        if num.truth(_evaluate(node.test, env), "if"):
+            return _evaluate(node.body, env)
+        return _evaluate(node.orelse, env)
     raise TypeError(node)  # pragma: no cover
 
 
+class _Budget:
+    """Expression nodes still allowed to be evaluated; None outside :func:`budget`."""
+
+    left: int | None = None
+
+
+_BUDGET = _Budget()
+
+
+@contextmanager
+def budget(steps: int = MAX_STEPS) -> Iterator[None]:
+    """Bound the expression work of everything inside the ``with`` block.
+
+    Each expression is short (MAX_LENGTH), but a 1,000-character expression on every
+    argument of 10,000 repeated layers would still take minutes; the expansion of one
+    architecture runs inside this budget so such a file is refused at once."""
+    saved = _BUDGET.left
+    _BUDGET.left = steps
+    try:
+        yield
+    finally:
+        _BUDGET.left = saved
+
+
+def size(node: Node) -> int:
+    """Number of nodes in a tree (the evaluation cost charged against the budget)."""
+    if isinstance(node, Unary):
+        return 1 + size(node.operand)
+    if isinstance(node, BinOp):
+        return 1 + size(node.left) + size(node.right)
+    if isinstance(node, Call):
+        return 1 + sum(size(a) for a in node.args)
+    if isinstance(node, IfElse):
+        return 1 + size(node.test) + size(node.body) + size(node.orelse)
+    return 1
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> tuple[Node, int]:
+    node = parse(text)
+    return node, size(node)
+
+
 def evaluate_text(text: str, env: Mapping[str, Any]) -> Any:
-    """Parse (cached) and evaluate one expression."""
-    return evaluate(parse(text), env)
+    """Parse (cached) and evaluate one expression, charging the current budget."""
+    node, cost = _parsed(text)
+    if _BUDGET.left is not None:
+        _BUDGET.left -= cost
+        if _BUDGET.left < 0:
+            raise LimitError(
+                f"expanding this architecture evaluates more than {MAX_STEPS} expression steps",
+                hint="long expressions on many repeated layers: move them into vars",
+            )
+    return evaluate(node, env)
 
 
 def constant(text: str) -> int | Fraction:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convcalc import num
+from convcalc import expr, num
 from convcalc.errors import (
     ConvcalcError,
     LimitError,
@@ -29,10 +29,13 @@ from convcalc.spec import loader
 from convcalc.spec.loader import YList, YMap
 
 SCHEMA_VERSION = 1
-MAX_LAYERS = 1_000_000
-MAX_REPEAT = 100_000
+# Expansion costs tens of microseconds per layer, so these keep the worst file (nested
+# blocks that multiply) under a second; the largest bundled network has about 700 layers.
+MAX_LAYERS = 10_000  # layers after expansion; also the limit on block instances
+MAX_REPEAT = MAX_LAYERS  # a larger repeat could never fit
 MAX_BLOCK_DEPTH = 32
 MAX_PARAMS = 1_000
+MAX_NAME_LENGTH = 100  # characters of one layer, block or use name (before nesting)
 
 TOP_KEYS = {
     "convcalc": "schema version (1)",
@@ -150,6 +153,7 @@ class Expander:
         self.blocks: dict[str, _Block] = {}
         self.defaults: dict[str, YMap] = {}
         self.imported: set[Path] = set()
+        self.instances = 0  # block instances expanded, bounded like layers
 
     # --- errors ---------------------------------------------------------------------------
 
@@ -169,6 +173,10 @@ class Expander:
     # --- top level ------------------------------------------------------------------------
 
     def run(self) -> Graph:
+        with expr.budget():
+            return self._run()
+
+    def _run(self) -> Graph:
         doc = self.doc
         for key in doc:
             if key not in TOP_KEYS:
@@ -367,6 +375,7 @@ class Expander:
         for name, body in blocks.items():
             if not NAME_RE.match(name):
                 raise self.error(f"{name!r} is not a valid block name", blocks, name)
+            self._check_length(name, blocks, name)
             if name in self.blocks:
                 raise self.error(
                     f"block {name!r} is defined twice (also in {self.blocks[name].file})",
@@ -391,6 +400,9 @@ class Expander:
                 raise self.error(f"block {name!r} body must be a non-empty list", body, "body")
             args = body.get("args", YMap())
             if isinstance(args, YList):
+                for arg in args:
+                    if not isinstance(arg, str):
+                        raise self.error(f"block arg {arg!r} is not a name", body, "args")
                 fixed = YMap({a: None for a in args})
                 fixed.line, fixed.key_lines = args.line, {}
                 args = fixed
@@ -459,7 +471,17 @@ class Expander:
             )
         if name == INPUT:
             raise self.error("'input' is reserved for the network input", entry, "name")
+        self._check_length(name, entry, "name")
         return name
+
+    def _check_length(self, name: str, node: Any, key: Any) -> None:
+        if len(name) > MAX_NAME_LENGTH:
+            raise LimitError(
+                f"name {name[:20]!r}... is {len(name)} characters long; the limit is "
+                f"{MAX_NAME_LENGTH}",
+                file=self.file,
+                line=self._line(node, key),
+            )
 
     def _repeat(self, entry: YMap, env: Mapping[str, Any], layer: str) -> int | None:
         if "repeat" not in entry:
@@ -681,6 +703,14 @@ class Expander:
             count = self._repeat(entry, env, scope.full(use))
             row_prefix = f"{use}.{r}" if "table" in entry else use
             for i in range(1 if count is None else count):
+                self.instances += 1
+                if self.instances > MAX_LAYERS:
+                    raise LimitError(
+                        f"the network expands more than {MAX_LAYERS} block instances",
+                        file=self.file,
+                        line=entry.line,
+                        layer=scope.full(use),
+                    )
                 local = row_prefix if count is None else f"{row_prefix}.{i}"
                 inner = {**self.globals, **args}
                 self._fill_builtins(inner, self.graph.shapes[out], i)

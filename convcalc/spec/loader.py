@@ -3,8 +3,8 @@
 YAML is read only through PyYAML's safe loader (the C one when available). Mappings and
 lists come back as :class:`YMap` / :class:`YList`, which remember the line of every key and
 item so later errors can point at the exact line. Before anything is constructed the node
-graph is measured, so alias bombs ("billion laughs"), recursive aliases and absurd nesting
-are refused instead of expanded.
+graph is measured, so alias bombs ("billion laughs"), recursive aliases, absurd nesting and
+documents too large to compose quickly are refused instead of expanded (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import yaml
 from convcalc.errors import InputFileError, LimitError, SpecError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
-MAX_YAML_NODES = 500_000  # after expanding aliases
-MAX_NESTING = 100
+MAX_YAML_NODES = 50_000  # as written, and again after expanding aliases
+MAX_NESTING = 100  # levels of lists and mappings
+MAX_INT_DIGITS = 100  # characters of one integer literal
 
 _BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z")
@@ -109,30 +110,48 @@ def read_text(path: Path, shown: str) -> str:
         ) from None
 
 
-def _check_nesting(text: str, shown: str) -> None:
-    depth = 0
-    line = 1
-    for ch in text:
-        if ch == "\n":
-            line += 1
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
+def _scan(text: str, shown: str) -> None:
+    """Walk the parser's event stream (no nodes are built) and refuse documents that nest
+    deeper than MAX_NESTING or hold more than MAX_YAML_NODES nodes as written.
+
+    libyaml's parser keeps its own stack on the heap, but its composer and PyYAML's
+    constructor recurse once per level (the C composer crashes the process near 30,000
+    levels of ``- - - ...``), and composing costs microseconds per node, so both are
+    bounded here, before anything recursive or costly runs.
+    """
+    parser = _BASE_LOADER(text)
+    depth = nodes = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                nodes += 1
+                if depth > MAX_NESTING:
+                    raise LimitError(
+                        f"the document nests deeper than {MAX_NESTING} levels",
+                        file=shown,
+                        line=event.start_mark.line + 1,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+                nodes += 1
+            if nodes > MAX_YAML_NODES:
                 raise LimitError(
-                    f"flow collections nest deeper than {MAX_NESTING} levels",
+                    f"the document has more than {MAX_YAML_NODES} YAML nodes",
                     file=shown,
-                    line=line,
+                    line=event.start_mark.line + 1,
+                    hint="an architecture is a few thousand nodes; split it into block libraries",
                 )
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-    for lineno, row in enumerate(text.splitlines(), 1):
-        indent = len(row) - len(row.lstrip(" "))
-        if indent > 2 * MAX_NESTING:
-            raise LimitError(
-                f"indentation of {indent} columns nests deeper than the limit",
-                file=shown,
-                line=lineno,
-            )
+    finally:
+        parser.dispose()
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters, so a huge key or value cannot flood a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _measure(node: yaml.Node, shown: str) -> None:
@@ -175,6 +194,34 @@ def _measure(node: yaml.Node, shown: str) -> None:
 class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
     shown = "<yaml>"
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's constructors raise plain ValueError/OverflowError for values that match
+        an implicit type but cannot be built (``2001-13-45`` read as a date); those become
+        errors with the line instead of crashes."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, TypeError) as e:
+            shown = f" {_short(node.value)}" if isinstance(node, yaml.ScalarNode) else ""
+            raise SpecError(
+                f"cannot read the YAML value{shown}: {e}",
+                file=self.shown,
+                line=node.start_mark.line + 1,
+                hint="quote it to make it a string",
+            ) from None
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """Integers as PyYAML reads them, but a literal longer than MAX_INT_DIGITS characters is
+    refused before it is converted (Python refuses 4,300 digits with a ValueError, and the
+    conversion is quadratic in the length)."""
+    if len(node.value) > MAX_INT_DIGITS:
+        raise LimitError(
+            f"integer literal of {len(node.value)} characters; the limit is {MAX_INT_DIGITS}",
+            file=loader.shown,
+            line=node.start_mark.line + 1,
+        )
+    return loader.construct_yaml_int(node)
+
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
     data = YMap()
@@ -192,7 +239,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
                 else "keys are names: quote it"
             )
             raise SpecError(
-                f"mapping key {key!r} is not a name",
+                f"mapping key {_short(key)} is not a name",
                 file=loader.shown,
                 line=key_node.start_mark.line + 1,
                 hint=hint,
@@ -210,7 +257,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             raise SpecError(
-                f"mapping key {key!r} is not a name",
+                f"mapping key {_short(key)} is not a name",
                 file=loader.shown,
                 line=key_node.start_mark.line + 1,
             )
@@ -228,14 +275,15 @@ def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> Any:
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def load_yaml(text: str, shown: str) -> Any:
     """Parse YAML text safely; errors carry the file and line."""
-    _check_nesting(text, shown)
     loader = _Loader(text)
     loader.shown = shown
     try:
+        _scan(text, shown)
         node = loader.get_single_node()
         if node is None:
             raise SpecError("the file is empty", file=shown, hint="see docs/schema.md")
@@ -250,8 +298,17 @@ def load_yaml(text: str, shown: str) -> Any:
         if line and line <= len(rows) and "\t" in rows[line - 1]:
             hint = "indent with spaces, not tabs (YAML forbids tabs in indentation)"
         raise SpecError(f"YAML syntax error: {problem}", file=shown, line=line, hint=hint) from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1 if isinstance(e.position, int) else None
+        char = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or " ")
+        raise SpecError(
+            f"character U+{char:04X} is not allowed in YAML ({e.reason})",
+            file=shown,
+            line=line,
+            hint="remove control characters; only tab, newline and printable text are allowed",
+        ) from None
     except yaml.YAMLError as e:
-        raise SpecError(f"YAML error: {e}", file=shown) from None
+        raise SpecError(f"YAML error: {str(e).splitlines()[0]}", file=shown) from None
     except RecursionError:
         raise LimitError("the YAML document nests too deeply", file=shown) from None
     finally:
