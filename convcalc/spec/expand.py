@@ -234,7 +234,11 @@ class Expander:
         if not isinstance(params, dict):
             raise self.error("'params' must be a mapping of name: default", self.doc, "params")
         if len(params) > MAX_PARAMS:
-            raise LimitError(f"more than {MAX_PARAMS} params", file=self.file)
+            raise LimitError(
+                f"more than {MAX_PARAMS} params",
+                file=self.file,
+                line=self._line(self.doc, "params"),
+            )
         known = ", ".join(params) or "none"
         for name in (*self.overrides, *self.free):
             if name not in params:
@@ -506,12 +510,13 @@ class Expander:
     def _resolve(self, ref: Any, scope: _Scope, entry: YMap, layer: str) -> str:
         if ref == "$in":
             return scope.in_ref
+        shown = scope.full(layer)  # errors name the layer as the report does
         if not isinstance(ref, str):
             raise self.error(
                 f"'from' must name layers, got {ref!r}",
                 entry,
                 "from",
-                layer=layer,
+                layer=shown,
                 hint="layers are named, never numbered",
             )
         target = scope.full(ref)
@@ -523,13 +528,13 @@ class Expander:
             return INPUT
         if scope.full(ref) == scope.full(layer):
             raise self.error(
-                f"layer {layer!r} reads its own output (a cycle)", entry, "from", layer=layer
+                f"layer {shown!r} reads its own output (a cycle)", entry, "from", layer=shown
             )
         raise self.error(
             f"'from' names {ref!r}, which is not a layer defined before this one",
             entry,
             "from",
-            layer=layer,
+            layer=shown,
             hint="layers may read only earlier layers (no forward references or cycles); "
             "inside a block use $in for the block input",
         )
@@ -541,7 +546,7 @@ class Expander:
         if not isinstance(refs, list):
             refs = [refs]
         if not refs:
-            raise self.error("'from' is an empty list", entry, "from", layer=layer)
+            raise self.error("'from' is an empty list", entry, "from", layer=scope.full(layer))
         return tuple(self._resolve(r, scope, entry, layer) for r in refs)
 
     def _emit(
