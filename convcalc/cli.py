@@ -239,10 +239,11 @@ def _emit(report: Any, fmt: Format, depth: int | None, est: Any = None) -> None:
     elif est is not None:
         dev.print_device_report(_console(), report, est, depth)
     else:
-        from convcalc.render.table import print_report, write_plain_report
+        from convcalc.render.table import print_tables, report_tables, write_plain_tables
 
-        if not (_plain_stdout() and write_plain_report(sys.stdout, report, PIPED_WIDTH, depth)):
-            print_report(_console(), report, depth)
+        tables = report_tables(report, depth)
+        if not (_plain_stdout() and write_plain_tables(sys.stdout, tables, PIPED_WIDTH)):
+            print_tables(_console(), tables)
         for w in report.warnings:
             sys.stderr.write(f"warning: {w}\n")
 

@@ -89,13 +89,13 @@ def test_print_report_and_the_rich_free_writer_agree_with_rich() -> None:
     expected += rich_output(200, table._TOTALS_COLUMNS, totals, "totals", None, False)
     assert console.file.getvalue() == expected  # type: ignore[attr-defined]
     out = io.StringIO()
-    assert table.write_plain_report(out, report, 200)
+    assert table.write_plain_tables(out, table.report_tables(report), 200)
     assert out.getvalue() == expected
 
 
-def test_write_plain_report_declines_what_needs_rich() -> None:
+def test_write_plain_tables_declines_what_needs_rich() -> None:
     out = io.StringIO()
-    assert not table.write_plain_report(out, api.analyze("resnet50"), 60)
+    assert not table.write_plain_tables(out, table.report_tables(api.analyze("resnet50")), 60)
     assert out.getvalue() == ""
 
 

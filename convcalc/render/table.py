@@ -6,7 +6,7 @@ When the output is plain (a pipe or a file: no colour, no terminal styles) and e
 is one line of ordinary ASCII that fits, the same characters are written directly:
 :func:`plain_table` reproduces rich's layout for that case (tests hold it to rich's own
 output for the bundled networks) and anything else goes through rich. The command line
-takes that path without importing rich at all (:func:`write_plain_report`).
+takes that path without importing rich at all (:func:`write_plain_tables`).
 """
 
 from __future__ import annotations
@@ -150,10 +150,12 @@ def print_table(
         console.file.flush()
 
 
-def report_tables(
-    report: Report, depth: int | None = None
-) -> tuple[str, str | None, list[list[str]], list[list[str]]]:
-    """Title, caption, layer rows and totals rows of a report's two tables."""
+ReportTables = tuple[str, str | None, list[list[str]], list[list[str]]]
+
+
+def report_tables(report: Report, depth: int | None = None) -> ReportTables:
+    """Title, caption, layer rows and totals rows of a report's two tables (formatted once:
+    with free parameters every cell is a printed formula, which takes seconds)."""
     bindings = ", ".join(f"{k}={plain(v)}" for k, v in report.bindings.items())
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
     rows = [
@@ -174,15 +176,20 @@ def report_tables(
 
 
 def print_report(console: Console, report: Report, depth: int | None = None) -> None:
-    title, caption, rows, totals = report_tables(report, depth)
+    print_tables(console, report_tables(report, depth))
+
+
+def print_tables(console: Console, tables: ReportTables) -> None:
+    """The per-layer table and the totals of :func:`report_tables`."""
+    title, caption, rows, totals = tables
     print_table(console, _REPORT_COLUMNS, rows, title, caption)
     print_table(console, _TOTALS_COLUMNS, totals, "totals", show_header=False)
 
 
-def write_plain_report(out: IO[str], report: Report, width: int, depth: int | None = None) -> bool:
-    """Write what :func:`print_report` prints on a plain console ``width`` wide, without
+def write_plain_tables(out: IO[str], tables: ReportTables, width: int) -> bool:
+    """Write what :func:`print_tables` prints on a plain console ``width`` wide, without
     importing rich; False (nothing written) when either table needs rich."""
-    title, caption, rows, totals = report_tables(report, depth)
+    title, caption, rows, totals = tables
     first = plain_table(width, _REPORT_COLUMNS, rows, title, caption)
     second = plain_table(width, _TOTALS_COLUMNS, totals, "totals", show_header=False)
     if first is None or second is None:
