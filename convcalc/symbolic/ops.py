@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import sympy
@@ -223,7 +224,14 @@ class _ValuePrinter(_Printer):
 
 def show(x: Any, expand: bool = True) -> str:
     """A formula as text; ``expand`` multiplies polynomials out for reading totals."""
-    e = to_sympy(x)
+    return _show(to_sympy(x), expand)
+
+
+@lru_cache(maxsize=4096)
+def _show(e: Any, expand: bool) -> str:
+    """The text of one formula, cached: a report prints the same shape, count and field
+    formulas for many layers (mobilenet_v2 --symbolic: 1,590 cells, 234 formulas), and
+    printing one costs about a millisecond."""
     if (
         expand
         and isinstance(e, sympy.Basic)
