@@ -36,11 +36,24 @@ class Pool(SlidingWindow):
 
     def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
         # One window over the whole map (GoogLeNet's final 7x7 average pool) is a global
-        # pooling in effect.
+        # pooling in effect: the single output's taps must hit every row and column (with
+        # padding or dilation a kernel as large as the map can still miss some).
         _, h, w = xs[0]
-        return all(num.is_concrete(v) for v in (h, w, *a.k)) and (
-            y[1:] == (1, 1) and a.k[0] >= h and a.k[1] >= w
+        if not all(num.is_concrete(v) for v in (h, w, *a.k, *y[1:])) or y[1:] != (1, 1):
+            return False
+        _, _, (ph, pw) = self.geometry(a, xs[0], ceil_mode=a.ceil_mode)
+        dil = a.get("dilation", (1, 1))
+        return all(
+            _covers(size, k, d, before)
+            for size, k, d, (before, _) in zip((h, w), a.k, dil, (ph, pw), strict=True)
         )
+
+
+def _covers(size: int, k: int, d: int, before: int) -> bool:
+    """Whether the taps -before + t d (t < k) include every position 0 .. size - 1."""
+    if size == 1:
+        return before % d == 0 and before // d < k
+    return d == 1 and before + size <= k
 
 
 @register
