@@ -37,7 +37,7 @@ from convcalc.errors import ExprError, LimitError
 MAX_LENGTH = 1000  # characters in one expression
 MAX_DEPTH = 50  # nesting of parentheses, operators and calls
 MAX_NAME = 64  # characters in one name
-MAX_STEPS = 500_000  # expression nodes evaluated while one architecture is expanded
+MAX_STEPS = 500_000  # expression nodes evaluated per expansion, plus some per layer
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKEN_RE = re.compile(
@@ -451,14 +451,21 @@ def budget(steps: int = MAX_STEPS) -> Iterator[None]:
     """Bound the expression work of everything inside the ``with`` block.
 
     Each expression is short (MAX_LENGTH), but a 1,000-character expression on every
-    argument of 10,000 repeated layers would still take minutes; the expansion of one
-    architecture runs inside this budget so such a file is refused at once."""
+    argument of 100,000 repeated layers would still take many minutes; the expansion of
+    one architecture runs inside this budget (which :func:`allow` raises as layers are
+    emitted) so such a file is refused at once."""
     saved = _BUDGET.left
     _BUDGET.left = steps
     try:
         yield
     finally:
         _BUDGET.left = saved
+
+
+def allow(steps: int) -> None:
+    """Add ``steps`` to the current budget (each emitted layer earns its expressions some)."""
+    if _BUDGET.left is not None:
+        _BUDGET.left += steps
 
 
 def size(node: Node) -> int:
@@ -487,7 +494,8 @@ def evaluate_text(text: str, env: Mapping[str, Any]) -> Any:
         _BUDGET.left -= cost
         if _BUDGET.left < 0:
             raise LimitError(
-                f"expanding this architecture evaluates more than {MAX_STEPS} expression steps",
+                "expanding this architecture evaluates too many expression steps "
+                f"({MAX_STEPS} plus a few per layer)",
                 hint="long expressions on many repeated layers: move them into vars",
             )
     return evaluate(node, env)

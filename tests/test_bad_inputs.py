@@ -139,19 +139,6 @@ def _very_long_file() -> tuple[bytes, dict]:
     return text.encode(), {"error": LimitError, "line": 16_667, "layer": None, "message": message}
 
 
-def _too_many_layers() -> tuple[bytes, dict]:
-    # 10,001 unnamed identity layers (30,011 nodes, under the node limit): the 10,001st,
-    # auto-named identity10001, is on line 3 + 10,000.
-    text = HEAD + "  - {op: identity}\n" * (expand.MAX_LAYERS + 1)
-    message = f"the network expands to more than {expand.MAX_LAYERS} layers"
-    return text.encode(), {
-        "error": LimitError,
-        "line": 3 + expand.MAX_LAYERS,
-        "layer": "identity10001",
-        "message": message,
-    }
-
-
 def _megabyte_expression() -> tuple[bytes, dict]:
     expression = "1+" * 500_000 + "1"  # 1,000,001 characters on one line
     text = HEAD + f'  - {{op: conv, k: 1, out: "{expression}", name: c}}\n'
@@ -169,7 +156,6 @@ GENERATED = {
     "file_over_the_size_limit": _file_over_the_size_limit,
     "very_long_line": _very_long_line,
     "very_long_file": _very_long_file,
-    "too_many_layers": _too_many_layers,
     "megabyte_expression": _megabyte_expression,
     "megabyte_name": _megabyte_name,
 }
@@ -186,6 +172,35 @@ def test_generated_big_input_is_refused_quickly(tmp_path: Path, case: str) -> No
     assert result.exit_code == expected["error"].code, result.stderr
     check_message(result.stderr, path, expected["line"], expected["layer"], expected["message"])
     assert elapsed < SECONDS, f"{case} took {elapsed:.2f} s"
+
+
+def test_running_counts_stop_expansions_no_bound_foresees(monkeypatch, tmp_path: Path) -> None:
+    """Repeat counts that depend on a tensor's shape (``c_in``) are known only while
+    expanding, so the running counts of layers and block instances stop them. The limit is
+    lowered to 1,000 so the test is quick; docs/limits.md gives the real ones."""
+    monkeypatch.setattr(expand, "MAX_LAYERS", 1000)
+    path = tmp_path / "net.yaml"
+    # Each instance of b repeats relu c_in = 3 times: instance k (from 0) makes layers
+    # 3k + 1 .. 3k + 3, so layer 1,001 = 3 * 333 + 2 is the second relu of instance 333.
+    path.write_text(
+        "input: [3, 8, 8]\nblocks:\n  b:\n    body: [{op: relu, repeat: c_in}]\n"
+        "layers:\n  - {block: b, repeat: 400, name: u}\n"
+    )
+    result = runner.invoke(app, ["analyze", str(path)])
+    assert result.exit_code == ExitCode.LIMIT
+    check_message(
+        result.stderr, path, 4, "u.333.relu1.1", "the network expands to more than 1000 layers"
+    )
+    # Each instance of m holds c_in = 3 instances of an empty block (its only layer is
+    # switched off): instance k of m is instance 4k + 1, so instance 1,001 is m's 251st.
+    path.write_text(
+        "input: [3, 8, 8]\nblocks:\n  empty:\n    body: [{op: relu, when: false}]\n"
+        "  many:\n    body: [{block: empty, repeat: c_in}]\n"
+        "layers:\n  - {block: many, repeat: 400, name: m}\n"
+    )
+    result = runner.invoke(app, ["analyze", str(path)])
+    assert result.exit_code == ExitCode.LIMIT
+    check_message(result.stderr, path, 8, "m", "the network expands more than 1000 block instances")
 
 
 # --- side effects and whole processes -----------------------------------------------------
