@@ -8,11 +8,12 @@
 
 Every case is a fresh process (what a user waits for: interpreter start, imports, reading
 YAML, analysis, output), run ``--warmup`` times untimed to warm the file cache and then
-``--runs`` times; the median is reported with the spread and the peak resident memory of
-the process (from ``os.wait4``). Output goes to /dev/null, so tables take the plain (pipe
-or file) path. The console script installed beside ``--python`` is what runs, when there
-is one (else ``python -m convcalc``); a bare interpreter start and an import of typer, rich
-and yaml are timed too, to show how fast the machine was.
+``--runs`` times, in rounds that run each case once; the median is reported with the
+spread and the peak resident memory of the process (from ``os.wait4``). Output goes to
+/dev/null, so tables take the plain (pipe or file) path. The console script installed
+beside ``--python`` is what runs, when there is one (else ``python -m convcalc``); a bare
+interpreter start and an import of typer, rich and yaml are timed too, to show how fast the
+machine was.
 
 The synthetic networks are written to a temporary directory as a ten-layer block repeated
 n/10 times: a chain (conv, bn, relu, dwconv, pool...) and a DAG (three branches, a concat
@@ -132,6 +133,7 @@ class Result:
     target: float | None = None
     times: list[float] = field(default_factory=list)
     rss_mib: float = 0.0
+    keep_stdout: bool = False  # kept from the first run, to check the counts
     error: str = ""
     stdout: str = ""
 
@@ -177,20 +179,27 @@ def run_once(
         return elapsed, rss, text, error
 
 
-def measure(result: Result, runs: int, warmup: int, cwd: Path, keep_stdout: bool = False) -> None:
-    """Warm up, then time ``runs`` fresh processes; stops at the first failure."""
-    for i in range(warmup + runs):
-        elapsed, rss, text, error = run_once(result.argv, cwd, keep_stdout and i == 0)
-        if error:
-            result.error = error
-            sys.stderr.write(f"  {result.label}: {error}\n")
-            return
-        if i == 0 and keep_stdout:
-            result.stdout = text
-        if i >= warmup:
-            result.times.append(elapsed)
-            result.rss_mib = max(result.rss_mib, rss)
-    sys.stderr.write(f"  {result.label}: {result.median:.3f} s\n")
+def measure(results: Sequence[Result], runs: int, warmup: int, cwd: Path) -> None:
+    """Time every case ``runs`` times after ``warmup`` untimed rounds, in rounds (each case
+    once per round), so a slow spell of a shared machine falls on every case alike rather
+    than on one. A case that fails once is not run again."""
+    for round_ in range(warmup + runs):
+        timed = round_ >= warmup
+        sys.stderr.write(f"round {round_ + 1} of {warmup + runs}{'' if timed else ' (warm-up)'}\n")
+        for r in results:
+            if r.error:
+                continue
+            keep = r.keep_stdout and round_ == 0
+            elapsed, rss, text, error = run_once(r.argv, cwd, keep)
+            if error:
+                r.error = error
+                sys.stderr.write(f"  {r.label}: {error}\n")
+                continue
+            if round_ == 0:
+                r.stdout = text
+            if timed:
+                r.times.append(elapsed)
+                r.rss_mib = max(r.rss_mib, rss)
 
 
 def slope(points: Sequence[tuple[int, float]]) -> float:
@@ -277,9 +286,9 @@ def build_cases(
         target = TARGET_ANALYZE if net == "resnet50" else None
         run = [*cmd, "analyze", net]
         cases.append(Result(f"analyze-{net}", f"analyze {net}", run, target))
-        cases.append(
-            Result(f"analyze-{net}-json", f"analyze {net} -f json", [*run, "-f", "json"], target)
-        )
+        json_run = [*run, "-f", "json"]
+        label = f"analyze {net} -f json"
+        cases.append(Result(f"analyze-{net}-json", label, json_run, target, keep_stdout=True))
     for kind in ("chain", "dag"):
         for n in sizes:
             target = {10_000: TARGET_10K, 100_000: TARGET_100K}.get(n)
@@ -301,7 +310,7 @@ def build_cases(
     if torch_python:
         for net in NETWORKS[:1] if quick else NETWORKS:
             run = [torch_python, "-c", TORCH_COUNT, net]
-            torch_cases.append(Result(f"torch-{net}", f"torch count {net}", run))
+            torch_cases.append(Result(f"torch-{net}", f"torch count {net}", run, keep_stdout=True))
     return cases, torch_cases
 
 
@@ -444,10 +453,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         words = args.only.split(",")
         cases = [c for c in cases if any(w in c.key for w in words)]
         torch_cases = [c for c in torch_cases if any(w in c.key for w in words)]
-    for case in cases:
-        measure(case, runs, warmup, work, keep_stdout=case.key.startswith("analyze-"))
-    for case in torch_cases:
-        measure(case, runs, warmup, work, keep_stdout=True)
+    measure([*cases, *torch_cases], runs, warmup, work)
     by_key = {c.key: c for c in [*cases, *torch_cases]}
 
     rows = [
