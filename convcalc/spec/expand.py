@@ -74,6 +74,7 @@ class Layer:
     shape: Shape
     line: int | None
     weight: Any = 1  # 1, or an indicator when a 'when' depends on free parameters
+    file: str | None = None  # the file of ``line`` (a block library's, for imported blocks)
 
 
 @dataclass
@@ -622,7 +623,7 @@ class Expander:
                     hint="give the parameters values, or make the condition concrete",
                 )
             shape = graph.shapes[prev]
-        graph.layers.append(Layer(name, kind, args, inputs, shape, entry.line, weight))
+        graph.layers.append(Layer(name, kind, args, inputs, shape, entry.line, weight, self.file))
         expr.allow(STEPS_PER_LAYER)
         graph.shapes[name] = shape
         return name
