@@ -14,6 +14,14 @@ from convcalc.report import DTYPE_BYTES, RF, LayerRow, Report, Totals
 from convcalc.spec.expand import INPUT, Graph
 
 _INPUT_RF = RF((1, 1), (1, 1), (0, 0))
+RF_BITS = 64  # beyond this a field (or its jump) no longer describes any real input
+
+
+def _unbounded(field: RF) -> bool:
+    return any(
+        num.is_concrete(v) and abs(v) >= 2**RF_BITS
+        for v in (*field.size, *field.jump, *field.start)
+    )
 
 
 def _union(fields: list[RF], layer: str, warnings: list[str]) -> RF:
@@ -117,6 +125,12 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
                     _union(live_fields, layer.name, warnings),  # type: ignore[arg-type]
                     kind.rf(args, xs),
                 )
+                if _unbounded(field):
+                    warnings.append(
+                        f"{layer.name}: the receptive field grows past 2**{RF_BITS} pixels; "
+                        "it is not tracked from here on"
+                    )
+                    field = None
         fields[layer.name] = field
         reduced[layer.name] = is_reduced
         if field is not None and not is_reduced:

@@ -190,3 +190,15 @@ def test_traffic_is_input_weights_output(run_yaml) -> None:
     )
     assert report.layers[0].traffic_bytes == 1856
     assert report.layers[0].activation_bytes == 1024
+
+
+def test_runaway_receptive_field_stops_being_tracked(run_yaml) -> None:
+    # 3x3 stride-3 pools multiply the jump by 3 each time: after 41 of them the jump is
+    # 3**41 > 2**64. The map is 1x1 from the 5th pool on (224 -> 75 -> 25 -> 9 -> 3 -> 1),
+    # where the field is 3**5 = 243; later fields are dropped with a warning, not an error.
+    report = run_yaml(
+        "input: [1, 224, 224]\nlayers:\n  - {op: maxpool, k: 3, padding: 1, repeat: 60}\n"
+    )
+    assert report.totals.receptive_field == (243, 243)
+    assert report.layers[-1].rf is None
+    assert any("not tracked" in w for w in report.warnings)
