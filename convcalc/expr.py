@@ -296,7 +296,7 @@ class _Parser:
                 self.i -= 1
                 self.fail(f"{val!r} is not allowed here")
             if len(val) > MAX_NAME:
-                raise ExprError(f"name {val[:20]!r}... is longer than {MAX_NAME} characters")
+                raise LimitError(f"name {val[:20]!r}... is longer than {MAX_NAME} characters")
             if self.at("("):
                 return self.call(val, pos)
             if val.startswith("__"):

@@ -701,12 +701,15 @@ class Expander:
         if bname in scope.stack:
             chain = " -> ".join((*scope.stack, bname))
             raise self.error(f"recursive block definition: {chain}", entry, "block")
-        if len(scope.stack) >= MAX_BLOCK_DEPTH:
-            raise LimitError(
-                f"blocks nest deeper than {MAX_BLOCK_DEPTH}", file=self.file, line=entry.line
-            )
         block = self.blocks[bname]
         use = self._name(entry, scope, bname)
+        if len(scope.stack) >= MAX_BLOCK_DEPTH:
+            raise LimitError(
+                f"blocks nest deeper than {MAX_BLOCK_DEPTH}",
+                file=self.file,
+                line=entry.line,
+                layer=scope.full(use),
+            )
         start = self._sources(entry, scope, prev, use)
         if len(start) != 1:
             raise self.error("a block reads exactly one input", entry, "from", layer=use)
