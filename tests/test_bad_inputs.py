@@ -109,6 +109,46 @@ def test_bad_input_is_refused_with_one_clear_message(name: str) -> None:
     assert type(info.value) is ERRORS[expected["error"]]
 
 
+# --- docs/limits.md stays true ------------------------------------------------------------
+
+LIMITS_DOC = HERE.parent / "docs" / "limits.md"
+
+
+@pytest.mark.skipif(not LIMITS_DOC.is_file(), reason="docs are not beside the tests")
+def test_limits_page_states_the_constants() -> None:
+    import importlib
+
+    table = LIMITS_DOC.read_text().split("## The limits", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    checked = set()
+    for row in rows[1:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        numbers = {int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", cells[1])}
+        for name, module in re.findall(r"`([A-Z_]+)`(?:,| of) `(convcalc/[\w/]+)\.py`", cells[2]):
+            value = getattr(importlib.import_module(module.replace("/", ".")), name)
+            assert value in numbers, (name, value, cells[1])
+            checked.add(name)
+        assert cells[3] == "5", row
+    assert checked >= {
+        "MAX_FILE_BYTES", "MAX_YAML_NODES", "MAX_NESTING", "MAX_INT_DIGITS", "MAX_DIM",
+        "MAX_REPEAT", "MAX_LAYERS", "MAX_BLOCK_DEPTH", "MAX_PARAMS", "MAX_NAME_LENGTH",
+        "MAX_LENGTH", "MAX_DEPTH", "MAX_NAME", "MAX_STEPS", "STEPS_PER_LAYER", "MAX_EXPONENT",
+        "MAX_BITS",
+    }  # fmt: skip
+
+
+@pytest.mark.skipif(not LIMITS_DOC.is_file(), reason="docs are not beside the tests")
+def test_limits_page_shows_real_output(monkeypatch) -> None:
+    monkeypatch.chdir(HERE.parent)  # the examples use paths from the repository root
+    text = LIMITS_DOC.read_text()
+    examples = re.findall(r"^\$ convcalc (.+)\n((?:(?!\$ |```).*\n)+)", text, re.M)
+    assert len(examples) >= 10
+    for command, shown in examples:
+        result = runner.invoke(app, command.split())
+        assert result.stderr == shown, command
+        assert result.exit_code != 0
+
+
 # --- inputs generated at run time ---------------------------------------------------------
 
 HEAD = "input: [3, 8, 8]\nlayers:\n"
