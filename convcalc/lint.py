@@ -165,6 +165,21 @@ def to_json(diagnostics: Sequence[Diagnostic], source: str) -> dict[str, Any]:
     }
 
 
+def to_text(diagnostics: Sequence[Diagnostic], source: str) -> str:
+    """What ``convcalc validate`` prints: each diagnostic, then a summary line
+    (``net.yaml: valid, 1 warning``)."""
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    counts = [
+        f"{n} {word}{'' if n == 1 else 's'}"
+        for n, word in ((errors, "error"), (warnings, "warning"))
+        if n
+    ]
+    verdict = f"{source}: {'invalid' if errors else 'valid'}"
+    lines = [str(d) for d in diagnostics] + [", ".join([verdict, *counts])]
+    return "\n".join(lines) + "\n"
+
+
 # --- the design rules ---------------------------------------------------------------------
 
 
@@ -310,8 +325,9 @@ def _dilation_rules(g: _Walk) -> list[tuple[int, Diagnostic]]:
                     tail,
                     "gridding",
                     f"the stacked dilated layers {names} have rates {rates_shown} with the "
-                    f"common factor {factor}: each output sees only every {factor}th input "
-                    "pixel, and neighbouring outputs see disjoint grids (the gridding effect)",
+                    f"common factor {factor}: each output reads only pixels at offsets that "
+                    f"are multiples of {factor}, and neighbouring outputs read disjoint grids "
+                    "(the gridding effect)",
                     HDC,
                     hint="use rates without a common factor, rising in a sawtooth such as "
                     "1, 2, 5 (hybrid dilated convolution)",
@@ -533,4 +549,4 @@ def _group_flow_rule(g: _Walk) -> list[tuple[int, Diagnostic]]:
     return found
 
 
-__all__ = ["SCHEMA", "Diagnostic", "exit_code", "lint", "to_json", "validate"]
+__all__ = ["SCHEMA", "Diagnostic", "exit_code", "lint", "to_json", "to_text", "validate"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import textwrap
 from pathlib import Path
 
@@ -407,3 +408,41 @@ def test_validate_takes_parameters_and_bundled_names() -> None:
     assert (d.code, d.exit_code) == ("usage", ExitCode.USAGE)
     graph = api.load("vgg16")
     assert lint.lint(graph) == []  # no report: the field rule is skipped, nothing else fires
+
+
+# --- docs/validate.md stays true ----------------------------------------------------------
+
+VALIDATE_DOC = HERE.parent / "docs" / "validate.md"
+
+
+@pytest.mark.skipif(not VALIDATE_DOC.is_file(), reason="docs are not beside the tests")
+def test_validate_page_shows_what_the_library_prints(monkeypatch) -> None:
+    monkeypatch.chdir(HERE.parent)  # the examples use paths from the repository root
+    text = VALIDATE_DOC.read_text()
+    examples = re.findall(r"^\$ convcalc validate (\S+)\n((?:(?!\$ |```).*\n)+)", text, re.M)
+    assert len(examples) >= 2
+    for source, shown in examples:
+        assert lint.to_text(lint.validate(source), source) == shown, source
+    (document,) = re.findall(r"```json\n(.*?)```", text, re.S)
+    source = json.loads(document)["source"]
+    assert json.loads(document) == lint.to_json(lint.validate(source), source)
+
+
+@pytest.mark.skipif(not VALIDATE_DOC.is_file(), reason="docs are not beside the tests")
+def test_validate_page_documents_every_rule() -> None:
+    text = VALIDATE_DOC.read_text()
+    rules = {
+        "gridding",
+        "dilation-gap",
+        "rf-outgrows-input",
+        "relu-after-linear-bottleneck",
+        "no-cross-group-flow",
+    }
+    assert set(re.findall(r"^### `([a-z-]+)`", text, re.M)) == rules
+    assert rules <= set(re.findall(r"``([a-z-]+)``", lint.__doc__ or ""))
+
+
+def test_text_summary_counts() -> None:
+    assert lint.to_text([], "net.yaml") == "net.yaml: valid\n"
+    two = lint.validate("blocks/hdc_2_2_2") * 2
+    assert lint.to_text(two, "x").endswith("x: valid, 2 warnings\n")
