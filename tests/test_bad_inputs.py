@@ -378,6 +378,23 @@ def test_the_installed_command_refuses_within_a_second(tmp_path: Path, name: str
     assert not (tmp_path / "PWNED").exists()
 
 
+def test_imports_do_not_depend_on_the_working_directory(monkeypatch, tmp_path: Path) -> None:
+    """An import is found beside the importing file (or among the bundled files), never in
+    the directory convcalc happens to run from."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "blocks.yaml").write_text("blocks:\n  b:\n    body: [{op: relu}]\n")
+    (tmp_path / "net").mkdir()
+    net = tmp_path / "net" / "net.yaml"
+    net.write_text("imports: [lib/blocks.yaml]\n" + HEAD + "  - {block: b}\n")
+    monkeypatch.chdir(tmp_path)  # lib/blocks.yaml exists here, but not beside net.yaml
+    result = runner.invoke(app, ["analyze", str(net)])
+    assert result.exit_code == ExitCode.FILE
+    check_message(result.stderr, net, 1, None, "no such file or bundled architecture: lib/")
+    (tmp_path / "net" / "lib").mkdir()
+    (tmp_path / "net" / "lib" / "blocks.yaml").write_text("blocks:\n  b:\n    body: [{op: bn}]\n")
+    assert runner.invoke(app, ["analyze", str(net)]).exit_code == 0
+
+
 def test_usage_errors_use_their_own_code(tmp_path: Path) -> None:
     """A --set of an undeclared name is usage (2), not a spec error (1)."""
     path = tmp_path / "net.yaml"

@@ -352,9 +352,8 @@ class Expander:
                 "'imports' must be a list of file paths or bundled names", doc, "imports"
             )
         for index, ref in enumerate(refs):
-            local = path.parent / ref if path is not None else None
             try:
-                target = local if local is not None and local.is_file() else loader.resolve(ref)
+                target = loader.resolve(ref, base=path.parent if path is not None else None)
             except ConvcalcError as e:
                 raise e.locate(file=self.file, line=refs.line_of(index)) from None
             target = target.resolve()

@@ -64,9 +64,14 @@ def bundled_names() -> list[str]:
     return sorted(names, key=lambda n: (n.count("/"), n))
 
 
-def resolve(arch: str) -> Path:
-    """A path to an existing file, or a bundled name with or without ``.yaml``."""
+def resolve(arch: str, base: Path | None = None) -> Path:
+    """A path to an existing file, or a bundled name with or without ``.yaml``.
+
+    A relative path is taken from ``base`` when given (an importing file's directory), so
+    what a file imports does not depend on the directory convcalc is run from."""
     path = Path(arch)
+    if base is not None and not path.is_absolute():
+        path = base / path
     if path.is_file():
         return path
     name = arch[:-5] if arch.endswith(".yaml") else arch
