@@ -28,7 +28,7 @@ import hypothesis.strategies as st
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from convcalc import expr
+from convcalc import expr, num
 from convcalc.analysis import analyze
 from convcalc.errors import ConvcalcError
 from convcalc.layers import REGISTRY
@@ -363,7 +363,7 @@ def test_fuzz_documents_of_every_key_and_type(document: dict) -> None:
 
 
 @st.composite
-def small_networks(draw) -> str:
+def small_networks(draw, fractions: bool = False) -> str:
     """Mostly valid networks (so the rules, not only the schema checks, are reached): layers
     of every op with arguments drawn near their valid ranges."""
     layers = []
@@ -375,6 +375,7 @@ def small_networks(draw) -> str:
                 entry[name] = draw(
                     st.one_of(
                         st.integers(0, 5),
+                        st.sampled_from(["3/2", "1/2", "7/3"] if fractions else [1]),
                         st.lists(st.integers(0, 5), min_size=2, max_size=2),
                         st.lists(st.integers(0, 3), min_size=4, max_size=4),
                         st.sampled_from(
@@ -404,6 +405,19 @@ def small_networks(draw) -> str:
 @given(small_networks())
 def test_fuzz_small_networks_of_every_op(text: str) -> None:
     no_crash(lambda: pipeline(text))
+
+
+@SETTINGS
+@given(small_networks(fractions=True))
+def test_fuzz_small_networks_without_rounding(text: str) -> None:
+    """``--no-round`` lets fractional sizes flow through the rules (the smooth formulas);
+    structural counts must still be refused cleanly."""
+
+    def smooth() -> None:
+        with num.smooth(True):
+            pipeline(text)
+
+    no_crash(smooth)
 
 
 # --- expressions --------------------------------------------------------------------------
@@ -476,7 +490,7 @@ def test_fuzz_expression_unicode(text: str) -> None:
 _REPLAY = r"""
 import json, sys, time
 from pathlib import Path
-from convcalc import expr
+from convcalc import expr, num
 from convcalc.analysis import analyze
 from convcalc.errors import ConvcalcError
 from convcalc.spec import loader
@@ -491,10 +505,11 @@ for name in sys.argv[1:]:
     try:
         if path.parent.name == "expr":
             expr.evaluate_text(path.read_text().rstrip("\n"), ENV)
-        else:
-            shown = path.name
-            doc = loader.load_yaml(loader.read_text(path, shown), shown)
-            analyze(expand(doc, shown, shown, path=path))
+        else:  # yaml/ as analyze reads it, smooth/ as analyze --no-round does
+            with num.smooth(path.parent.name == "smooth"):
+                shown = path.name
+                doc = loader.load_yaml(loader.read_text(path, shown), shown)
+                analyze(expand(doc, shown, shown, path=path))
         outcome = "ok"
     except ConvcalcError as e:
         outcome = type(e).__name__
@@ -511,7 +526,7 @@ REGRESSION_FILES = sorted(
 
 def test_regression_files_exist_for_each_target() -> None:
     kinds = {p.parent.name for p in REGRESSION_FILES}
-    assert kinds == {"expr", "yaml"}
+    assert kinds == {"expr", "yaml", "smooth"}
     assert len(REGRESSION_FILES) >= 10
 
 

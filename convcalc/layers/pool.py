@@ -143,7 +143,7 @@ class AdaptiveAvgPool(LayerKind):
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         c, h, w = xs[0]
-        if not all(num.is_concrete(v) for v in (h, w, *a.size)):
+        if not all(isinstance(v, int) for v in (h, w, *a.size)):  # symbolic, or --no-round
             return Costs(0, 0, c * h * w)
         # Each output averages its window: as many FLOPs as the window has values.
         sum_h = sum(e - s for s, e in _adaptive_windows(h, a.size[0]))

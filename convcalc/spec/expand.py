@@ -499,7 +499,8 @@ class Expander:
         if "repeat" not in entry:
             return None
         try:
-            count = num.as_int(evaluate_value(entry["repeat"], env, "repeat"), "repeat")
+            with num.smooth(False):  # a count of copies is whole even without rounding
+                count = num.as_int(evaluate_value(entry["repeat"], env, "repeat"), "repeat")
             if not num.is_concrete(count):
                 raise SpecError("repeat must be a number once parameters are bound")
         except ConvcalcError as e:
