@@ -420,6 +420,42 @@ def test_fuzz_small_networks_without_rounding(text: str) -> None:
     no_crash(smooth)
 
 
+@st.composite
+def free_networks(draw) -> str:
+    """Networks whose sizes depend on a free parameter ``a`` (``--symbolic``), in arguments,
+    conditions and the input shape."""
+    layers = []
+    for index in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(OPS))
+        entry: dict[str, Any] = {"op": op, "name": f"l{index}"}
+        for name, arg in REGISTRY[op].args.items():
+            if arg.required or draw(st.booleans()):
+                entry[name] = draw(
+                    st.one_of(
+                        st.integers(0, 5),
+                        st.sampled_from(["a", "a+1", "2*a", "a//2", "a-1", "max(a, 2)", "same"]),
+                        st.lists(st.sampled_from([1, 2, "a"]), min_size=2, max_size=2),
+                    )
+                )
+        if draw(st.booleans()):
+            entry["when"] = draw(st.sampled_from(["a > 2", "a == 1", "true"]))
+        if index and draw(st.booleans()):
+            entry["from"] = [f"l{draw(st.integers(0, index - 1))}" for _ in range(2)]
+        layers.append(entry)
+    shape = draw(st.sampled_from([[3, 16, 16], ["a", 8, 8], [8]]))
+    return yaml.safe_dump({"params": {"a": None}, "input": shape, "layers": layers})
+
+
+@settings(SETTINGS, max_examples=max(EXAMPLES // 4, 10))  # sympy makes each one slower
+@given(free_networks())
+def test_fuzz_networks_with_a_free_parameter(text: str) -> None:
+    def symbolic() -> None:
+        doc = loader.load_yaml(text, "fuzz.yaml")
+        analyze(expand(doc, "fuzz.yaml", "fuzz.yaml", symbolic=True))
+
+    no_crash(symbolic)
+
+
 # --- expressions --------------------------------------------------------------------------
 
 EXPR_CHARS = "0123456789.eE+-*/%()<>=!, abcinx_ifelsendortq[]'\":;{}\\@$^&|~`#"
@@ -505,11 +541,12 @@ for name in sys.argv[1:]:
     try:
         if path.parent.name == "expr":
             expr.evaluate_text(path.read_text().rstrip("\n"), ENV)
-        else:  # yaml/ as analyze reads it, smooth/ as analyze --no-round does
+        else:  # yaml/ as analyze reads it, smooth/ with --no-round, symbolic/ --symbolic
             with num.smooth(path.parent.name == "smooth"):
                 shown = path.name
                 doc = loader.load_yaml(loader.read_text(path, shown), shown)
-                analyze(expand(doc, shown, shown, path=path))
+                symbolic = path.parent.name == "symbolic"
+                analyze(expand(doc, shown, shown, path=path, symbolic=symbolic))
         outcome = "ok"
     except ConvcalcError as e:
         outcome = type(e).__name__
@@ -526,7 +563,7 @@ REGRESSION_FILES = sorted(
 
 def test_regression_files_exist_for_each_target() -> None:
     kinds = {p.parent.name for p in REGRESSION_FILES}
-    assert kinds == {"expr", "yaml", "smooth"}
+    assert kinds == {"expr", "yaml", "smooth", "symbolic"}
     assert len(REGRESSION_FILES) >= 10
 
 

@@ -56,7 +56,7 @@ def window(
     """
     eff = d * (k - 1) + 1
     padded = size + before + after
-    if num.is_concrete(padded) and padded < eff:
+    if num.is_concrete(padded) and num.is_concrete(eff) and padded < eff:
         raise ShapeError(
             f"kernel {k}"
             + (f" (dilated to {eff})" if eff != k else "")
@@ -65,7 +65,11 @@ def window(
         )
     if ceil_mode:
         out = num.ceildiv(padded - eff, s) + 1
-        if num.is_concrete(out) and (out - 1) * s >= size + before:
+        if (
+            num.is_concrete(out)
+            and num.is_concrete(size + before)
+            and (out - 1) * s >= size + before
+        ):
             out -= 1
         return out
     return num.floordiv(padded - eff, s) + 1
