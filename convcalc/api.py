@@ -91,8 +91,12 @@ def analyze(
     free: Iterable[str] = (),
     symbolic: bool = False,
     smooth: bool = False,
+    design_warnings: bool = True,
 ) -> Report:
     """Shapes, params, MACs, FLOPs, memory and receptive fields of an architecture.
+
+    ``design_warnings`` adds the design-rule warnings of :mod:`convcalc.lint` (gridding
+    dilations, ReLU after a linear bottleneck, ...) to the report's warnings.
 
     With ``free``/``symbolic`` the counts are sympy expressions in the free params;
     ``smooth`` (``--no-round``) drops every rounding rule, giving the formulas papers write.
@@ -102,7 +106,16 @@ def analyze(
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
     with num.smooth(smooth):
-        return run(load(arch, params, input_shape, free, symbolic), dtype)
+        graph = load(arch, params, input_shape, free, symbolic)
+        report = run(graph, dtype)
+    if design_warnings:
+        from convcalc.lint import lint
+
+        for d in lint(graph, report):
+            where = f"{d.layer}: " if d.layer else ""
+            cite = f" [{d.reference}]" if d.reference else ""
+            report.warnings.append(f"{where}{d.message}{cite}")
+    return report
 
 
 @dataclass(frozen=True)

@@ -370,6 +370,35 @@ def compare(
 
 
 @app.command()
+def validate(
+    arch: Arch,
+    sets: Sets = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="table (text) or json diagnostics.")
+    ] = Format.table,
+    no_warnings: Annotated[
+        bool, typer.Option("--no-warnings", help="Check errors only, skip the design rules.")
+    ] = False,
+    debug: Debug = False,
+) -> None:
+    """Check a file without printing an analysis: errors, then design warnings (for CI)."""
+
+    def body() -> None:
+        from convcalc import lint
+
+        diagnostics = lint.validate(arch, _params(None, None, sets), warnings=not no_warnings)
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(lint.to_json(diagnostics, arch), indent=2) + "\n")
+        else:
+            sys.stdout.write(lint.to_text(diagnostics, arch))
+        code = lint.exit_code(diagnostics)
+        if code:
+            raise typer.Exit(code)
+
+    _guard(debug, body)
+
+
+@app.command()
 def devices(fmt: Output = Format.table, debug: Debug = False) -> None:
     """Device profiles: class, peak compute, bandwidth, memory, budgets and sources."""
 

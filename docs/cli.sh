@@ -114,7 +114,8 @@ Params, MACs, FLOPs and peak activation memory at every point of a grid. `--alph
 name=values` sweeps any param; `--set` fixes others. The network is analysed once with the
 varied params free and the totals are compiled into exact formulas; where the structure
 itself depends on a varied param, each point is analysed on its own and a note says so.
-A progress bar shows on a terminal.
+A progress bar shows on a terminal. With `--device NAME` each point also gets the device's
+latency estimate and budget verdict (from a per-point analysis).
 
 ```
 $ convcalc sweep mobilenet --alpha 1,0.75,0.5,0.25 -f markdown
@@ -133,6 +134,23 @@ of its parts (a formula with `--free`). `--format markdown|json` too.
 $ convcalc explain mobilenet_v2 ir.1.1.dw.dwconv
 EOF
 python -m convcalc explain mobilenet_v2 ir.1.1.dw.dwconv
+cat <<'EOF'
+```
+
+## `convcalc validate ARCH`
+
+Checks a file without printing an analysis, for CI gates: the first error (as `analyze`
+would report it, with the same exit code), or the design warnings of
+[validate.md](validate.md) (gridding dilation rates, a dilation larger than the kernel, a
+receptive field that outgrows the input, a ReLU after a linear bottleneck, grouped convs with
+no cross-group flow). Warnings never fail the check; `analyze` prints them too.
+`--format json` gives `convcalc.validation/1` diagnostics (code, severity, file, line, layer,
+message, hint, reference); `--no-warnings` skips the design rules.
+
+```
+$ convcalc validate blocks/hdc_2_2_2
+EOF
+python -m convcalc validate blocks/hdc_2_2_2
 cat <<'EOF'
 ```
 

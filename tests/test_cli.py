@@ -340,3 +340,27 @@ def test_compare_with_a_device() -> None:
     assert [i["device"]["fits"] for i in items] == [True, True]
     verdicts = {v["budget"]: v["pass"] for v in items[1]["device"]["verdicts"]}
     assert verdicts["macs"] is False
+
+
+def test_validate_command() -> None:
+    # Rates (2, 2, 2) share the factor 2: the gridding effect (Wang et al. 2018); a warning
+    # never fails the check.
+    grid = invoke("validate", "blocks/hdc_2_2_2")
+    assert grid.exit_code == 0
+    assert "warning[gridding]" in grid.stdout and "valid, 1 warning" in grid.stdout
+    clean = invoke("validate", "blocks/hdc_1_2_5", "-f", "json")
+    doc = json.loads(clean.stdout)
+    assert doc["valid"] and doc["warnings"] == 0
+    assert invoke("validate", "nope.yaml").exit_code == ExitCode.FILE
+    # analyze reports the same design warning on stderr.
+    analysed = invoke("analyze", "blocks/hdc_2_2_2", "-f", "json")
+    assert any("gridding" in w for w in json.loads(analysed.stdout)["warnings"])
+
+
+def test_validate_reports_errors_as_diagnostics(tmp_path: Path) -> None:
+    path = write(tmp_path, "input: [3, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 11, name: big}\n")
+    out = invoke("validate", path, "-f", "json")
+    assert out.exit_code == ExitCode.SPEC
+    [diag] = json.loads(out.stdout)["diagnostics"]
+    assert (diag["severity"], diag["line"], diag["layer"]) == ("error", 3, "big")
+    assert "larger than the padded input" in diag["message"]
