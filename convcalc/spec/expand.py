@@ -426,12 +426,12 @@ class Expander:
                 self._check_var_name(arg, args)
             self.blocks[name] = _Block(name, args, body["body"], self.file, defaults)
 
-    def _unknown_op(self, op: Any, node: Any, key: Any) -> SpecError:
+    def _unknown_op(self, op: Any, node: Any, key: Any, layer: str | None = None) -> SpecError:
         close = difflib.get_close_matches(str(op), REGISTRY, n=3)
         hint = (
             f"did you mean {', '.join(close)}? " if close else ""
         ) + "`convcalc layers` lists them"
-        return self.error(f"unknown op {op!r}", node, key, hint=hint)
+        return self.error(f"unknown op {op!r}", node, key, hint=hint, layer=layer)
 
     # --- lists, layers, blocks ------------------------------------------------------------
 
@@ -632,7 +632,9 @@ class Expander:
         op = entry["op"]
         kind = REGISTRY.get(op) if isinstance(op, str) else None
         if kind is None:
-            raise self._unknown_op(op, entry, "op")
+            named = entry.get("name")
+            layer = scope.full(named) if isinstance(named, str) and NAME_RE.match(named) else None
+            raise self._unknown_op(op, entry, "op", layer)
         base = self._name(entry, scope, op)
         count = self._repeat(entry, scope.env, scope.full(base))
         raw: dict[str, Any] = dict(self.defaults.get(op, {}))
@@ -668,11 +670,13 @@ class Expander:
     def _extra(self, op: Any, key: str, group: str, prev: str, entry: YMap, weight: Any) -> str:
         kind = REGISTRY.get(op) if isinstance(op, str) else None
         if kind is None:
-            raise self._unknown_op(op, entry, key)
+            raise self._unknown_op(op, entry, key, group)
         if key == "norm" and kind.category != "norm":
-            raise self.error(f"norm must be a normalisation op (bn, lrn), got {op!r}", entry, key)
+            raise self.error(
+                f"norm must be a normalisation op (bn, lrn), got {op!r}", entry, key, layer=group
+            )
         if key == "act" and kind.category != "activation":
-            raise self.error(f"act must be an activation op, got {op!r}", entry, key)
+            raise self.error(f"act must be an activation op, got {op!r}", entry, key, layer=group)
         raw = dict(self.defaults.get(op, {}))
         raw.pop("norm", None)
         raw.pop("act", None)
