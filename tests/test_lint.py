@@ -17,9 +17,11 @@ import hypothesis.strategies as st
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
+from typer.testing import CliRunner
 
 from convcalc import api, lint
 from convcalc.analysis import analyze
+from convcalc.cli import app
 from convcalc.errors import ExitCode
 from convcalc.spec import loader
 from convcalc.spec.expand import expand
@@ -423,6 +425,9 @@ def test_validate_page_shows_what_the_library_prints(monkeypatch) -> None:
     assert len(examples) >= 2
     for source, shown in examples:
         assert lint.to_text(lint.validate(source), source) == shown, source
+        result = CliRunner().invoke(app, ["validate", source])
+        assert result.stdout == shown, source
+        assert result.exit_code == lint.exit_code(lint.validate(source))
     (document,) = re.findall(r"```json\n(.*?)```", text, re.S)
     source = json.loads(document)["source"]
     assert json.loads(document) == lint.to_json(lint.validate(source), source)
