@@ -491,6 +491,35 @@ def test_peak_memory_matches_a_simulation_of_tensor_lifetimes(case, dtype: str) 
     )
 
 
+@SETTINGS
+@given(dags())
+def test_dag_shapes_params_and_macs_match_brute_force(case) -> None:
+    """Every layer of a random DAG (skips, concats, adds) against the brute force: convs and
+    pools by enumeration, merges and element-wise layers from their definitions."""
+    hw, channels, specs = case
+    report = run(yaml_of((channels["input"], *hw), specs))
+    for spec in specs:
+        sources = spec["from"] if isinstance(spec["from"], list) else [spec["from"]]
+        c_in = channels[sources[0]]
+        values = c_in * hw[0] * hw[1]
+        row = report.layer(spec["name"])
+        op = spec["op"]
+        if op in ("conv", "maxpool"):
+            k = spec["k"]
+            pad = spec["padding"]
+            layer = Layer(op, (k, k), pad=(pad, pad, pad, pad), out=spec.get("out", 0))
+            expected = brute(layer, (c_in, *hw))
+        elif op == "concat":  # channels side by side: no weights, no work
+            expected = ((sum(channels[t] for t in sources), *hw), 0, 0, 0)
+        elif op == "add":  # n inputs: n - 1 adds per output value
+            expected = ((c_in, *hw), 0, 0, (len(sources) - 1) * values)
+        elif op == "bn":  # scale and shift per channel; one multiply and one add per value
+            expected = ((c_in, *hw), 2 * c_in, 0, 2 * values)
+        else:  # relu: one comparison per value
+            expected = ((c_in, *hw), 0, 0, values)
+        assert (row.output_shape, row.params, row.macs, row.flops) == expected, spec
+
+
 # --- fixed cases, checked by hand ---------------------------------------------------------
 
 
