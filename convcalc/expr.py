@@ -37,7 +37,7 @@ from convcalc.errors import ExprError, LimitError
 MAX_LENGTH = 1000  # characters in one expression
 MAX_DEPTH = 50  # nesting of parentheses, operators and calls
 MAX_NAME = 64  # characters in one name
-MAX_STEPS = 500_000  # expression nodes evaluated per expansion, plus some per layer
+MAX_STEPS = 200_000  # expression nodes evaluated per expansion, plus some per layer
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKEN_RE = re.compile(
