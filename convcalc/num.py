@@ -142,20 +142,25 @@ def mod(a: Any, b: Any) -> Any:
     return _sym().mod(a, b)
 
 
+def _iroot(n: int, q: int) -> int:
+    """floor(n ** (1/q)) for n >= 0, exactly, by Newton's method on integers."""
+    if n < 2:
+        return n
+    x = 1 << -(-n.bit_length() // q)  # a power of two at or above the root
+    while True:
+        y = ((q - 1) * x + n // x ** (q - 1)) // q
+        if y >= x:
+            return x
+        x = y
+
+
 def _exact_root(x: Fraction, q: int) -> Fraction | None:
+    """The q-th root of x when it is rational (both parts perfect powers), else None."""
     if x < 0:
         return None
-    roots = []
-    for part in (x.numerator, x.denominator):
-        r = round(part ** (1.0 / q)) if part.bit_length() < 1000 else None
-        if r is None:
-            return None
-        for cand in (r - 1, r, r + 1):
-            if cand >= 0 and cand**q == part:
-                roots.append(cand)
-                break
-        else:
-            return None
+    roots = [_iroot(part, q) for part in (x.numerator, x.denominator)]
+    if roots[0] ** q != x.numerator or roots[1] ** q != x.denominator:
+        return None
     return Fraction(roots[0], roots[1])
 
 
@@ -174,8 +179,10 @@ def power(a: Any, b: Any) -> Any:
     fa = Fraction(a)
     if fa == 0 and fb < 0:
         raise ExprError("zero raised to a negative power")
-    bits = max(fa.numerator.bit_length(), fa.denominator.bit_length())
-    if bits > 1 and bits * abs(fb.numerator) / fb.denominator > MAX_BITS + 64:
+    # |a| has at least bit_length - 1 bits of magnitude, so the result has at least
+    # (bit_length - 1) * |b| of them: refuse only what must exceed the limit.
+    bits = max(fa.numerator.bit_length(), fa.denominator.bit_length()) - 1
+    if bits * abs(fb.numerator) / fb.denominator > MAX_BITS:
         raise LimitError(f"{a} ** {b} would exceed {MAX_BITS} bits")
     if fb.denominator == 1:
         return _check(fa**fb.numerator)

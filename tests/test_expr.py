@@ -119,3 +119,13 @@ def test_non_integral_counts_are_refused_with_advice() -> None:
     with pytest.raises(ExprError, match="whole number") as info:
         num.as_int(ev("10 * 0.75"), "output channels")
     assert "round()" in (info.value.hint or "")
+
+
+def test_powers_and_roots_near_the_limit_are_exact() -> None:
+    # 2**2081 has 2,082 bits (under the 4,096-bit limit); 10**1000 is (10**500)**2.
+    assert ev("2**2081") == 2**2081
+    assert ev("sqrt(10**1000)") == 10**500
+    assert ev("(2**100)**40") == 2**4000
+    assert ev("27**(1/3)") == 3
+    with pytest.raises(LimitError):
+        ev("2**4097")  # 4,098 bits
