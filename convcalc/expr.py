@@ -349,21 +349,6 @@ def parse(text: str) -> Node:
     return _Parser(text).parse()
 
 
-def names(node: Node) -> set[str]:
-    """Every variable name the tree reads."""
-    if isinstance(node, Name):
-        return {node.id}
-    if isinstance(node, Unary):
-        return names(node.operand)
-    if isinstance(node, BinOp):
-        return names(node.left) | names(node.right)
-    if isinstance(node, Call):
-        return set().union(*(names(a) for a in node.args))
-    if isinstance(node, IfElse):
-        return names(node.test) | names(node.body) | names(node.orelse)
-    return set()
-
-
 # --- evaluation ---------------------------------------------------------------------------
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {

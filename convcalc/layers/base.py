@@ -10,7 +10,7 @@ helpers in :mod:`convcalc.num` (never ``//`` or ``max`` directly) so both work.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -88,7 +88,6 @@ class Costs:
     params: Any = 0
     macs: Any = 0
     flops: Any = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def evaluate_value(raw: Any, env: Mapping[str, Any], what: str) -> Any:
