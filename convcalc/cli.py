@@ -307,7 +307,7 @@ def compare(
     rho: Rho = None,
     sets: Sets = None,
     input: Input = None,
-    dtype: DTypeOpt = DType.fp32,
+    dtype: DeviceDType = None,
     by: Annotated[
         str | None, typer.Option("--by", help="Also break totals down by 'type' or 'stage'.")
     ] = None,
@@ -334,14 +334,17 @@ def compare(
             archs,
             _params(alpha, rho, sets),
             shape,
-            dtype.value,
+            dtype.value if dtype else "fp32",
             free=_free(free),
             symbolic=symbolic,
             smooth=no_round,
         )
         estimates = []
         if device or device_file:
-            estimates = [api.estimate(r, device, device_file, dtype.value) for r in result.reports]
+            estimates = [
+                api.estimate(r, device, device_file, dtype.value if dtype else None)
+                for r in result.reports
+            ]
         if fmt is Format.json:
             doc = result.to_json()
             for item, est in zip(doc["items"], estimates, strict=False):
