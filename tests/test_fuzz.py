@@ -362,37 +362,42 @@ def test_fuzz_documents_of_every_key_and_type(document: dict) -> None:
     no_crash(lambda: pipeline(text))
 
 
+def _op_entry(draw: Any, index: int, values: st.SearchStrategy) -> dict[str, Any]:
+    """One layer of a random op named ``l<index>``, each argument drawn from ``values``."""
+    op = draw(st.sampled_from(OPS))
+    entry: dict[str, Any] = {"op": op, "name": f"l{index}"}
+    for name, arg in REGISTRY[op].args.items():
+        if arg.required or draw(st.booleans()):
+            entry[name] = draw(values)
+    return entry
+
+
 @st.composite
 def small_networks(draw, fractions: bool = False) -> str:
     """Mostly valid networks (so the rules, not only the schema checks, are reached): layers
     of every op with arguments drawn near their valid ranges."""
+    values = st.one_of(
+        st.integers(0, 5),
+        st.sampled_from(["3/2", "1/2", "7/3"] if fractions else [1]),
+        st.lists(st.integers(0, 5), min_size=2, max_size=2),
+        st.lists(st.integers(0, 3), min_size=4, max_size=4),
+        st.sampled_from(
+            [
+                "same",
+                "valid",
+                "full",
+                "nearest",
+                "bilinear",
+                True,
+                False,
+                [[1, 0], [0, 1]],
+                [2, 4, 4],
+            ]
+        ),
+    )
     layers = []
     for index in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(OPS))
-        entry: dict[str, Any] = {"op": op, "name": f"l{index}"}
-        for name, arg in REGISTRY[op].args.items():
-            if arg.required or draw(st.booleans()):
-                entry[name] = draw(
-                    st.one_of(
-                        st.integers(0, 5),
-                        st.sampled_from(["3/2", "1/2", "7/3"] if fractions else [1]),
-                        st.lists(st.integers(0, 5), min_size=2, max_size=2),
-                        st.lists(st.integers(0, 3), min_size=4, max_size=4),
-                        st.sampled_from(
-                            [
-                                "same",
-                                "valid",
-                                "full",
-                                "nearest",
-                                "bilinear",
-                                True,
-                                False,
-                                [[1, 0], [0, 1]],
-                                [2, 4, 4],
-                            ]
-                        ),
-                    )
-                )
+        entry = _op_entry(draw, index, values)
         if index and draw(st.booleans()):
             count = draw(st.integers(1, min(3, index + 1)))
             entry["from"] = [f"l{draw(st.integers(0, index - 1))}" for _ in range(count)]
@@ -424,19 +429,14 @@ def test_fuzz_small_networks_without_rounding(text: str) -> None:
 def free_networks(draw) -> str:
     """Networks whose sizes depend on a free parameter ``a`` (``--symbolic``), in arguments,
     conditions and the input shape."""
+    values = st.one_of(
+        st.integers(0, 5),
+        st.sampled_from(["a", "a+1", "2*a", "a//2", "a-1", "max(a, 2)", "same"]),
+        st.lists(st.sampled_from([1, 2, "a"]), min_size=2, max_size=2),
+    )
     layers = []
     for index in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(OPS))
-        entry: dict[str, Any] = {"op": op, "name": f"l{index}"}
-        for name, arg in REGISTRY[op].args.items():
-            if arg.required or draw(st.booleans()):
-                entry[name] = draw(
-                    st.one_of(
-                        st.integers(0, 5),
-                        st.sampled_from(["a", "a+1", "2*a", "a//2", "a-1", "max(a, 2)", "same"]),
-                        st.lists(st.sampled_from([1, 2, "a"]), min_size=2, max_size=2),
-                    )
-                )
+        entry = _op_entry(draw, index, values)
         if draw(st.booleans()):
             entry["when"] = draw(st.sampled_from(["a > 2", "a == 1", "true"]))
         if index and draw(st.booleans()):
