@@ -182,7 +182,7 @@ class Row:
 
 
 def _arch_params(arch: str) -> dict[str, Any] | None:
-    from convcalc.spec import loader
+    from convcalc.schema import loader
 
     try:
         path = loader.resolve(arch)

@@ -11,7 +11,7 @@ from typing import Any
 from convcalc import num
 from convcalc.layers.base import AxisRF
 from convcalc.report import DTYPE_BYTES, RF, LayerRow, Report, Totals
-from convcalc.spec.expand import INPUT, Graph
+from convcalc.schema.expand import INPUT, Graph
 
 _INPUT_RF = RF((1, 1), (1, 1), (0, 0))
 RF_BITS = 64  # beyond this a field (or its jump) no longer describes any real input

@@ -16,8 +16,8 @@ from convcalc import expr, num
 from convcalc.errors import ConvcalcError, UsageError
 from convcalc.layers.base import Shape, check_dim
 from convcalc.report import DTYPE_BYTES, Report
-from convcalc.spec import loader
-from convcalc.spec.expand import NAME_RE, Graph, expand
+from convcalc.schema import loader
+from convcalc.schema.expand import NAME_RE, Graph, expand
 
 Value = int | Fraction | float | str
 

@@ -18,7 +18,7 @@ from convcalc import num
 from convcalc.errors import UsageError
 from convcalc.layers.base import Args, AxisRF
 from convcalc.report import DTYPE_BYTES, Report
-from convcalc.spec.expand import Graph, Layer
+from convcalc.schema.expand import Graph, Layer
 from convcalc.symbolic.ops import show, show_with, to_python, to_sympy
 
 # Symbol names for scalar and per-axis arguments.

@@ -31,7 +31,7 @@ from typing import Any
 from convcalc import num
 from convcalc.errors import ConvcalcError, ExitCode
 from convcalc.report import Report
-from convcalc.spec.expand import Graph, Layer
+from convcalc.schema.expand import Graph, Layer
 
 SCHEMA = "convcalc.validation/1"
 

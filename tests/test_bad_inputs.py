@@ -34,7 +34,7 @@ from convcalc.errors import (
     SpecError,
     UsageError,
 )
-from convcalc.spec import expand, loader
+from convcalc.schema import expand, loader
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "bad_inputs"

@@ -32,8 +32,8 @@ from convcalc import expr, num
 from convcalc.analysis import analyze
 from convcalc.errors import ConvcalcError
 from convcalc.layers import REGISTRY
-from convcalc.spec import loader
-from convcalc.spec.expand import expand
+from convcalc.schema import loader
+from convcalc.schema.expand import expand
 
 HERE = Path(__file__).resolve().parent
 REGRESSIONS = HERE / "fuzz_regressions"
@@ -529,8 +529,8 @@ from pathlib import Path
 from convcalc import expr, num
 from convcalc.analysis import analyze
 from convcalc.errors import ConvcalcError
-from convcalc.spec import loader
-from convcalc.spec.expand import expand
+from convcalc.schema import loader
+from convcalc.schema.expand import expand
 from fractions import Fraction
 
 ENV = {"a": 3, "b": Fraction(1, 2), "c_in": 16, "i": 0, "big": 2**4000, "tiny": 2**-4000}

@@ -23,8 +23,8 @@ from convcalc import api, lint
 from convcalc.analysis import analyze
 from convcalc.cli import app
 from convcalc.errors import ExitCode
-from convcalc.spec import loader
-from convcalc.spec.expand import expand
+from convcalc.schema import loader
+from convcalc.schema.expand import expand
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "bad_inputs"

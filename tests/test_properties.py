@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from convcalc.analysis import analyze
 from convcalc.errors import ShapeError
 from convcalc.report import Report
-from convcalc.spec import loader
-from convcalc.spec.expand import expand
+from convcalc.schema import loader
+from convcalc.schema.expand import expand
 
 # A few seconds in the normal suite; set CONVCALC_PROPERTY_EXAMPLES for a longer search.
 SETTINGS = settings(

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from convcalc import api
 from convcalc.cli import app
 from convcalc.errors import ConvcalcError
-from convcalc.spec import loader
+from convcalc.schema import loader
 
 runner = CliRunner()
 

@@ -274,7 +274,7 @@ def parse_profile(text: str, shown: str) -> DeviceProfile:
 
 
 def _read_doc(text: str, shown: str) -> Any:
-    from convcalc.spec import loader
+    from convcalc.schema import loader
 
     doc = loader.load_yaml(text, shown)
     if not isinstance(doc, dict):
@@ -283,7 +283,7 @@ def _read_doc(text: str, shown: str) -> Any:
 
 
 def _load_path(path: Path, chain: tuple[str, ...]) -> DeviceProfile:
-    from convcalc.spec import loader
+    from convcalc.schema import loader
 
     shown = _shown(path)
     text = loader.read_text(path, shown)
@@ -439,7 +439,7 @@ def _build(doc: Any, shown: str, chain: tuple[str, ...]) -> DeviceProfile:
                 "extends",
                 hint="`convcalc devices` lists the profiles",
             )
-        from convcalc.spec import loader
+        from convcalc.schema import loader
 
         base_shown = _shown(base_path)
         base_doc = _read_doc(loader.read_text(base_path, base_shown), base_shown)
@@ -649,7 +649,7 @@ def _resolved(doc: Mapping[str, Any], chain: tuple[str, ...]) -> Mapping[str, An
     path = _find(parent)
     if path is None or parent in chain:
         return doc
-    from convcalc.spec import loader
+    from convcalc.schema import loader
 
     shown = _shown(path)
     base = _read_doc(loader.read_text(path, shown), shown)

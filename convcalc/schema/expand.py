@@ -26,8 +26,8 @@ from convcalc.errors import (
 )
 from convcalc.layers import REGISTRY
 from convcalc.layers.base import Args, LayerKind, Shape, check_dim, evaluate_value
-from convcalc.spec import loader
-from convcalc.spec.loader import YList, YMap
+from convcalc.schema import loader
+from convcalc.schema.loader import YList, YMap
 
 SCHEMA_VERSION = 1
 # The largest bundled network has about 700 layers; synthetic ones of 100,000 are analysed
