@@ -14,10 +14,11 @@ from typing import Any
 
 from convcalc import expr, num
 from convcalc.errors import ConvcalcError, UsageError
+from convcalc.graph import Graph
 from convcalc.layers.base import Shape, check_dim
 from convcalc.report import DTYPE_BYTES, Report
 from convcalc.schema import loader
-from convcalc.schema.expand import NAME_RE, Graph, expand
+from convcalc.schema.expand import NAME_RE, expand
 
 Value = int | Fraction | float | str
 

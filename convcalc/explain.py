@@ -16,9 +16,9 @@ import sympy
 
 from convcalc import num
 from convcalc.errors import UsageError
+from convcalc.graph import Graph, Layer
 from convcalc.layers.base import Args, AxisRF
 from convcalc.report import DTYPE_BYTES, Report
-from convcalc.schema.expand import Graph, Layer
 from convcalc.symbolic.ops import show, show_with, to_python, to_sympy
 
 # Symbol names for scalar and per-axis arguments.

@@ -30,8 +30,8 @@ from typing import Any
 
 from convcalc import num
 from convcalc.errors import ConvcalcError, ExitCode
+from convcalc.graph import Graph, Layer
 from convcalc.report import Report
-from convcalc.schema.expand import Graph, Layer
 
 SCHEMA = "convcalc.validation/1"
 

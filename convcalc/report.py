@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc import num
+from convcalc.receptive import RF
 
 SCHEMA = "convcalc.analysis/1"
 COMPARISON_SCHEMA = "convcalc.comparison/1"
@@ -18,21 +19,12 @@ COMPARISON_SCHEMA = "convcalc.comparison/1"
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
 
-@dataclass(frozen=True)
-class RF:
-    """Receptive field of one tensor: per axis (height, width) size, jump and start."""
-
-    size: tuple[Any, Any]
-    jump: tuple[Any, Any]
-    start: tuple[Any, Any]
-
-    @property
-    def centre(self) -> tuple[Any, Any]:
-        return tuple(s + num.div(r - 1, 2) for s, r in zip(self.start, self.size, strict=True))
-
-
 @dataclass
 class LayerRow:
+    """One layer's numbers. ``input_elements`` and ``output_elements`` are the values it
+    reads and writes (batch 1), so nothing needs to recover them from bytes; ``cost_class``
+    is its kind's device efficiency class."""
+
     name: str
     type: str
     inputs: tuple[str, ...]
@@ -45,6 +37,9 @@ class LayerRow:
     rf: RF | None
     summary: str = ""
     line: int | None = None
+    cost_class: str = ""
+    input_elements: Any = 0
+    output_elements: Any = 0
 
 
 @dataclass

@@ -19,11 +19,11 @@ from convcalc.devices import (
     estimate,
     list_profiles,
     load_profile,
-    op_class,
     parse_profile,
     profile_names,
 )
-from convcalc.devices.profile import bundled_dir, figure_paths
+from convcalc.devices.schema import figure_paths
+from convcalc.devices.search import bundled_dir
 from convcalc.errors import ConvcalcError, SpecError, UsageError
 from convcalc.report import LayerRow, Report, Totals
 
@@ -280,19 +280,26 @@ def test_extends_inherits_and_overrides(tmp_path: Path, monkeypatch: pytest.Monk
 # The estimate
 
 
-def test_op_classes() -> None:
-    def row(type_: str, summary: str = "") -> LayerRow:
-        return LayerRow("x", type_, (), (1,), 0, 0, 0, 0, 0, None, summary)
+def test_cost_classes_come_from_the_kinds() -> None:
+    """Each kind says how a device runs it (docs/devices.md, op classes)."""
+    from convcalc.layers import REGISTRY
 
-    assert op_class(row("conv", "3x3 s2")) == "conv"
-    assert op_class(row("conv", "1x1")) == "conv1x1"
-    assert op_class(row("conv", "3x3 s2 g32")) == "grouped"
-    assert op_class(row("conv", "1x1 g3")) == "grouped"  # ShuffleNet's grouped 1x1
-    assert op_class(row("dwconv", "3x3")) == "grouped"
-    assert op_class(row("linear")) == "linear"
-    assert op_class(row("add")) == "elementwise"
-    assert op_class(row("channel_shuffle")) == "elementwise"
-    assert op_class(row("flatten")) == "view"
+    def cls(op: str, x: tuple, **raw: object) -> str:
+        kind = REGISTRY[op]
+        return kind.cost_class(kind.bind(raw, {}), [x])
+
+    fmap = (96, 56, 56)
+    assert cls("conv", fmap, out=64, k=3, stride=2) == "conv"
+    assert cls("conv", fmap, out=64, k=1) == "conv1x1"
+    assert cls("conv", fmap, out=64, k=3, groups=32) == "grouped"
+    assert cls("conv", fmap, out=48, k=1, groups=3) == "grouped"  # ShuffleNet's grouped 1x1
+    assert cls("dwconv", fmap, k=3) == "grouped"
+    assert cls("maxpool", fmap, k=3) == "elementwise"  # a window, but no multiply-adds
+    assert cls("shift", fmap) == "elementwise"
+    assert cls("linear", (96,), out=10) == "linear"
+    assert cls("add", fmap) == "elementwise"
+    assert cls("channel_shuffle", fmap, groups=3) == "elementwise"
+    assert cls("flatten", fmap) == "view"
 
 
 def test_roofline_by_hand(tiny: Report, tmp_path: Path) -> None:

@@ -11,16 +11,9 @@ Profiles are YAML data (``profiles/``, one file per device), validated on load; 
 estimate is a per-layer roofline with fitted efficiency factors (see docs/devices.md).
 """
 
-from convcalc.devices.estimate import DeviceEstimate, LayerTime, Verdict, estimate, op_class
-from convcalc.devices.profile import (
-    Budget,
-    DeviceProfile,
-    DeviceProfileError,
-    list_profiles,
-    load_profile,
-    parse_profile,
-    profile_names,
-)
+from convcalc.devices.estimate import DeviceEstimate, LayerTime, Verdict, estimate
+from convcalc.devices.profile import Budget, DeviceProfile, DeviceProfileError
+from convcalc.devices.search import list_profiles, load_profile, parse_profile, profile_names
 
 __all__ = [
     "Budget",
@@ -32,7 +25,6 @@ __all__ = [
     "estimate",
     "list_profiles",
     "load_profile",
-    "op_class",
     "parse_profile",
     "profile_names",
 ]

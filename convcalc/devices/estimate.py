@@ -20,37 +20,9 @@ from typing import Any
 from convcalc import num
 from convcalc.devices.profile import DeviceProfile
 from convcalc.errors import UsageError
-from convcalc.report import DTYPE_BYTES, LayerRow, Report
-
-#: Layers that only re-index memory in every framework (no copy): they take no time.
-VIEW_OPS = frozenset({"flatten", "reshape", "identity", "dropout", "slice"})
-
-
-def op_class(row: LayerRow) -> str:
-    """The efficiency class of a layer: conv, conv1x1, grouped, linear, elementwise or view.
-
-    Convolutions split three ways because they run at very different fractions of peak:
-    a dense k x k conv is a large matrix product, a 1x1 conv a thinner one, and a
-    depthwise or grouped conv has little reuse per weight (ShuffleNet V2's guideline G2).
-    """
-    from convcalc.layers import REGISTRY
-
-    if row.type in VIEW_OPS:
-        return "view"
-    if row.type == "dwconv":
-        return "grouped"
-    kind = REGISTRY.get(row.type)
-    category = getattr(kind, "category", "other")
-    if category == "linear":
-        return "linear"
-    if category == "conv" and row.type != "shift":
-        parts = row.summary.split()
-        if any(p.startswith("g") and p[1:].isdigit() and int(p[1:]) > 1 for p in parts):
-            return "grouped"
-        if parts and parts[0] == "1x1":
-            return "conv1x1"
-        return "conv"
-    return "elementwise"
+from convcalc.graph import Step, alive_after, live_totals
+from convcalc.layers.base import MATMUL_CLASSES, VIEW
+from convcalc.report import DTYPE_BYTES, Report
 
 
 @dataclass(frozen=True)
@@ -220,17 +192,15 @@ def estimate(
     batch = profile.batch if batch is None else batch
     if batch < 1:
         raise UsageError(f"batch must be at least 1, got {batch}")
-    width_in = DTYPE_BYTES[report.dtype]
     width = DTYPE_BYTES[dtype]
     warnings: list[str] = []
 
     rows = report.layers
-    classes = [op_class(r) for r in rows]
-    # Batch-1 element counts at the report's dtype -> bytes at the device dtype and batch.
+    classes = [r.cost_class for r in rows]
+    # Batch-1 element counts -> bytes at the device dtype and batch.
     params = [_concrete(r.params, f"params of {r.name}") for r in rows]
     io_elems = [
-        _concrete(r.traffic_bytes, f"traffic of {r.name}") / width_in - p
-        for r, p in zip(rows, params, strict=True)
+        _concrete(r.input_elements + r.output_elements, f"traffic of {r.name}") for r in rows
     ]
     flops = [_concrete(r.flops, f"flops of {r.name}") * batch for r in rows]
     traffic = [(batch * e + p) * width for e, p in zip(io_elems, params, strict=True)]
@@ -247,7 +217,7 @@ def estimate(
         if j != i - 1:
             continue
         host = host_of.get(j, j)
-        if classes[host] in ("conv", "conv1x1", "grouped", "linear"):
+        if classes[host] in MATMUL_CLASSES:
             host_of[i] = host
     host_flops = list(flops)
     for i, h in host_of.items():
@@ -262,7 +232,7 @@ def estimate(
         pending: dict[int, LayerTime] = {}
         for i, r in enumerate(rows):
             cls = classes[i]
-            if cls == "view":
+            if cls == VIEW:
                 layers.append(LayerTime(r.name, cls, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "memory"))
                 continue
             if i in host_of:
@@ -324,7 +294,7 @@ def estimate(
         throughput_per_s=(batch / latency) if latency else None,
         flops=sum(flops),
         traffic_bytes=sum(
-            tr for i, tr in enumerate(traffic) if classes[i] != "view" and i not in host_of
+            tr for i, tr in enumerate(traffic) if classes[i] != VIEW and i not in host_of
         ),
         param_bytes=param_bytes,
         peak_activation_bytes=peak_act,
@@ -350,56 +320,39 @@ class Peak:
 
 
 def device_peak(report: Report, host_of: dict[int, int], classes: Sequence[str]) -> Peak:
-    """The same liveness scan as the analysis (file order; a tensor lives until its last
-    reader has run), over the layers that really allocate on the device."""
+    """The liveness scan of the analysis (:func:`convcalc.graph.live_totals`) over the
+    layers that really allocate on the device: a fused op writes into its host's tensor and
+    a view aliases its input."""
     rows = report.layers
-    width = DTYPE_BYTES[report.dtype]
     index = {r.name: i for i, r in enumerate(rows)}
     owner: dict[str, str] = {}  # tensor name -> the allocation it lives in
     size: dict[str, int] = {}
-    first_input = next((s for r in rows for s in r.inputs if s not in index), None)
-    if first_input is not None:
-        elems = 1
-        for v in report.input:
-            elems *= int(v)
-        owner[first_input] = first_input
-        size[first_input] = elems
-    steps: list[tuple[int, str | None, list[str]]] = []  # (row, allocation, reads)
+    initial = [s for s in dict.fromkeys(s for r in rows for s in r.inputs) if s not in index]
+    for name in initial[:1]:
+        owner[name] = name
+        size[name] = int(num.prod(int(v) for v in report.input))
+    steps: list[Step] = []
     for i, r in enumerate(rows):
-        reads = [owner.get(s, s) for s in r.inputs]
-        elems = int(_concrete(r.activation_bytes, f"activations of {r.name}")) // width
+        reads = tuple(owner.get(s, s) for s in r.inputs)
+        elems = int(_concrete(r.output_elements, f"activations of {r.name}"))
         if i in host_of:
             host = owner[rows[host_of[i]].name]
             owner[r.name] = host
             size[host] = max(size[host], elems)
-            steps.append((i, None, reads))
-        elif classes[i] == "view" and len(r.inputs) == 1 and reads[0] in size:
+            steps.append(Step(None, reads))
+        elif classes[i] == VIEW and len(r.inputs) == 1 and reads[0] in size:
             owner[r.name] = reads[0]
-            steps.append((i, None, reads))
+            steps.append(Step(None, reads))
         else:
             owner[r.name] = r.name
             size[r.name] = elems
-            steps.append((i, r.name, reads))
-    last_use: dict[str, int] = {}
-    for i, alloc, reads in steps:
-        if alloc is not None:
-            last_use.setdefault(alloc, i)
-        for t in reads:
-            last_use[t] = i
-    live: dict[str, None] = {}
-    if first_input is not None:
-        live[first_input] = None
-    best = Peak(sum(size[t] for t in live), rows[0].name if rows else "", ())
-    for i, alloc, _ in steps:
-        if alloc is not None:
-            live[alloc] = None
-        total = sum(size[t] for t in live)
-        if total > best.elements:
-            alive = tuple(sorted(((t, size[t]) for t in live), key=lambda x: -x[1]))
-            best = Peak(total, rows[i].name, alive)
-        for t in [t for t in live if last_use.get(t, -1) <= i]:
-            del live[t]
-    return best
+            steps.append(Step(r.name, reads))
+    totals = live_totals(steps, size, initial[:1])
+    if not totals:
+        return Peak(0, "", ())
+    at = max(range(len(totals)), key=lambda i: (totals[i], -i))
+    alive = sorted(((t, size[t]) for t in alive_after(steps, at, initial[:1])), key=lambda x: -x[1])
+    return Peak(totals[at], rows[at].name, tuple(alive))
 
 
 def _bytes(n: float) -> str:

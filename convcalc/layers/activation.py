@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convcalc import num
-from convcalc.layers import register
 from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape
+from convcalc.layers.registry import register
 
 
 class Activation(LayerKind):
     category = "activation"
+    per_value = nonlinearity = position_local = channel_local = True
     flops_per_value: int = 1
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
@@ -62,3 +63,5 @@ class Softmax(Activation):
     op = "softmax"
     doc = "softmax over a vector: exp, sum and divide, 3 FLOP/value"
     flops_per_value = 3
+    # Every output reads every input: not a per-value function.
+    per_value = nonlinearity = position_local = channel_local = False

@@ -23,6 +23,26 @@ MAX_DIM = 2**24  # largest single dimension (channels, height, width, features)
 
 REQUIRED = object()
 
+#: Groups of kinds for listings and docs, in the order they are listed.
+CATEGORIES = ("conv", "pool", "linear", "norm", "activation", "merge", "shape", "other")
+
+# How a device runs a layer: the efficiency classes of a device profile (docs/devices.md).
+# Convolutions split three ways because they run at very different fractions of peak: a
+# dense k x k conv is a large matrix product, a 1x1 conv a thinner one, and a depthwise or
+# grouped conv has little reuse per weight (ShuffleNet V2's guideline G2). A view only
+# re-indexes memory in every framework (no copy), so it takes no time.
+CONV, CONV1X1, GROUPED, LINEAR, ELEMENTWISE, VIEW = (
+    "conv",
+    "conv1x1",
+    "grouped",
+    "linear",
+    "elementwise",
+    "view",
+)
+COST_CLASSES = (CONV, CONV1X1, GROUPED, LINEAR, ELEMENTWISE, VIEW)
+#: Classes that run as a matrix product, so an element-wise op after one can run inside it.
+MATMUL_CLASSES = frozenset({CONV, CONV1X1, GROUPED, LINEAR})
+
 
 @dataclass(frozen=True)
 class Arg:
@@ -32,6 +52,8 @@ class Arg:
     ``padding`` (an int, ``[h, w]``, ``[top, bottom, left, right]``, or one of ``same``,
     ``valid``, ``full``), ``bool``, ``number`` (exact, may be fractional), ``choice`` (one of
     ``choices``), ``matrix`` (a list of rows of 0/1), ``ints`` (a list of whole numbers).
+    ``symbols`` name the values in ``explain``'s formulas (one for an int, two for a pair,
+    four for padding); an argument without them is shown by its value.
     """
 
     type: str
@@ -39,6 +61,7 @@ class Arg:
     default: Any = REQUIRED
     min: int = 1
     choices: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()  # names in derivations: one per value (``k_h``, ``k_w``)
 
     @property
     def required(self) -> bool:
@@ -117,12 +140,33 @@ def check_dim(value: Any, what: str, minimum: int = 1) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Window:
+    """The sliding window of a layer, per axis (height, width): what the design rules on
+    dilation and receptive fields read."""
+
+    kernel: tuple[Any, Any]
+    stride: tuple[Any, Any]
+    dilation: tuple[Any, Any]
+
+
 class LayerKind:
     """Base of every layer kind. Subclasses set ``op``, ``doc``, ``args`` and override rules.
 
     ``inputs`` is ``(min, max)`` inputs (``max`` None for any number). ``reduces_space``
     marks kinds after which a tensor no longer has spatial extent for receptive-field
     purposes (global pooling, flatten, linear).
+
+    The facts other modules ask of a kind (never of its op name):
+
+    - ``is_view``: the output only re-indexes the input's memory (no copy, no time);
+    - ``per_value``: each output value depends on the input value at the same channel and
+      position alone (batch norm, activations, identity); ``nonlinearity`` marks those that
+      are a non-linear function of it (activations);
+    - ``position_local``: each output position reads only the same input position (every
+      ``per_value`` kind, and channel shuffles and cross-channel normalisations);
+    - :meth:`window`, :meth:`channel_source`, :meth:`depthwise`, :meth:`grouped` and
+      :meth:`cost_class`, which depend on the arguments.
     """
 
     op: ClassVar[str]
@@ -131,6 +175,11 @@ class LayerKind:
     inputs: ClassVar[tuple[int, int | None]] = (1, 1)
     reduces_space: ClassVar[bool] = False
     category: ClassVar[str] = "other"
+    is_view: ClassVar[bool] = False
+    per_value: ClassVar[bool] = False
+    nonlinearity: ClassVar[bool] = False
+    position_local: ClassVar[bool] = False
+    channel_local: ClassVar[bool] = False  # output channel c reads input channel c alone
 
     # --- binding ------------------------------------------------------------------------
 
@@ -248,6 +297,33 @@ class LayerKind:
         """Short text of the arguments for tables (e.g. ``3x3 s2``)."""
         return ""
 
+    # --- facts for the design rules, the device estimate and explain ------------------------
+
+    def window(self, a: Args) -> Window | None:
+        """The sliding window, for kinds that slide one over a feature map."""
+        return None
+
+    def channel_source(self, a: Args, xs: Sequence[Shape], y: Shape, channel: int) -> Any:
+        """Which input channel output ``channel`` is computed from, or None when the kind
+        mixes channels (a dense conv) or the question has no answer."""
+        return channel if self.channel_local else None
+
+    def depthwise(self, a: Args, xs: Sequence[Shape]) -> bool:
+        """Whether this is a depthwise convolution (one filter group per input channel)."""
+        return False
+
+    def grouped(self, a: Args, xs: Sequence[Shape]) -> int:
+        """The group count of a grouped (not depthwise) convolution, else 0."""
+        return 0
+
+    def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
+        """The device efficiency class (one of :data:`COST_CLASSES`)."""
+        return VIEW if self.is_view else ELEMENTWISE
+
+    def input_symbols(self, count: int) -> list[str]:
+        """Names of the inputs' channel counts in ``explain``'s formulas."""
+        return ["C_in"] * count
+
 
 def spatial(shape: Shape, op: str) -> Shape:
     """The (C, H, W) of a feature map, or a ShapeError naming the op."""
@@ -257,7 +333,3 @@ def spatial(shape: Shape, op: str) -> Shape:
             hint="spatial layers must come before flatten/linear",
         )
     return shape
-
-
-def elements(shape: Shape) -> Any:
-    return num.prod(shape)

@@ -12,19 +12,34 @@ from typing import Any
 
 from convcalc import num
 from convcalc.errors import ShapeError, SpecError
-from convcalc.layers import register
-from convcalc.layers.base import Arg, Args, AxisRF, Costs, LayerKind, Shape, check_dim, spatial
+from convcalc.layers.base import (
+    CONV,
+    CONV1X1,
+    GROUPED,
+    Arg,
+    Args,
+    AxisRF,
+    Costs,
+    LayerKind,
+    Shape,
+    Window,
+    check_dim,
+    spatial,
+)
+from convcalc.layers.registry import register
 
-KERNEL = Arg("pair", "kernel size k or [k_h, k_w]")
-STRIDE = Arg("pair", "stride s or [s_h, s_w]", default=(1, 1))
+KERNEL = Arg("pair", "kernel size k or [k_h, k_w]", symbols=("k_h", "k_w"))
+STRIDE = Arg("pair", "stride s or [s_h, s_w]", default=(1, 1), symbols=("s_h", "s_w"))
+PAD_SYMBOLS = ("p_t", "p_b", "p_l", "p_r")
 PADDING = Arg(
     "padding",
     "zero padding: p, [p_h, p_w], [top, bottom, left, right], same, valid or full",
     default=(0, 0, 0, 0),
+    symbols=PAD_SYMBOLS,
 )
-DILATION = Arg("pair", "dilation rate d or [d_h, d_w]", default=(1, 1))
+DILATION = Arg("pair", "dilation rate d or [d_h, d_w]", default=(1, 1), symbols=("d_h", "d_w"))
 BIAS = Arg("bool", "learnable bias per output channel", default=True)
-OUT = Arg("int", "output channels")
+OUT = Arg("int", "output channels", symbols=("C_out",))
 
 
 def pads(padding: Any, size: Any, k: Any, s: Any, d: Any, axis: int) -> tuple[Any, Any]:
@@ -101,6 +116,15 @@ class SlidingWindow(LayerKind):
             out.append(AxisRF(dil[axis] * (a.k[axis] - 1) + 1, stride[axis], before))
         return out[0], out[1]
 
+    def window(self, a: Args) -> Window | None:
+        return Window(a.k, a.get("stride") or a.k, a.get("dilation", (1, 1)))
+
+    def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
+        groups = a.get("groups", 1)
+        if num.is_concrete(groups) and groups > 1:
+            return GROUPED
+        return CONV1X1 if a.k == (1, 1) else CONV
+
     def summary(self, a: Args) -> str:
         text = f"{a.k[0]}x{a.k[1]}"
         stride = a.get("stride") or a.k
@@ -122,6 +146,19 @@ def weighted(weights: Any, macs: Any, y: Shape, bias: bool) -> Costs:
     return Costs(weights + y[0], macs, 2 * macs + num.prod(y))
 
 
+class Grouped(SlidingWindow):
+    """A convolution with a ``groups`` argument: grouped when 1 < G < C_in."""
+
+    def grouped(self, a: Args, xs: Sequence[Shape]) -> int:
+        g, c_in = a.groups, xs[0][0]
+        if num.is_concrete(g) and num.is_concrete(c_in) and 1 < g < c_in:
+            return g
+        return 0
+
+
+GROUPS = Arg("int", "number of groups G (C_in and out divisible by G)", default=1, symbols=("g",))
+
+
 def _divisible(c: Any, g: Any, what: str) -> None:
     if num.is_concrete(c) and num.is_concrete(g) and c % g:
         raise ShapeError(
@@ -131,7 +168,7 @@ def _divisible(c: Any, g: Any, what: str) -> None:
 
 
 @register
-class Conv(SlidingWindow):
+class Conv(Grouped):
     op = "conv"
     doc = "2-D convolution (grouped, dilated, asymmetric kernels, optional bias)"
     args = {
@@ -140,9 +177,18 @@ class Conv(SlidingWindow):
         "stride": STRIDE,
         "padding": PADDING,
         "dilation": DILATION,
-        "groups": Arg("int", "number of groups G (C_in and out divisible by G)", default=1),
+        "groups": GROUPS,
         "bias": BIAS,
     }
+
+    def depthwise(self, a: Args, xs: Sequence[Shape]) -> bool:
+        g, c_in = a.groups, xs[0][0]
+        return num.is_concrete(g) and num.is_concrete(c_in) and 1 < g == c_in
+
+    def channel_source(self, a: Args, xs: Sequence[Shape], y: Shape, channel: int) -> Any:
+        if not self.depthwise(a, xs):
+            return None
+        return channel // (y[0] // xs[0][0])
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         c, _, _ = spatial(xs[0], self.op)
@@ -167,9 +213,20 @@ class DepthwiseConv(SlidingWindow):
         "stride": STRIDE,
         "padding": PADDING,
         "dilation": DILATION,
-        "multiplier": Arg("int", "channel multiplier: outputs per input channel", default=1),
+        "multiplier": Arg(
+            "int", "channel multiplier: outputs per input channel", default=1, symbols=("m",)
+        ),
         "bias": BIAS,
     }
+
+    def depthwise(self, a: Args, xs: Sequence[Shape]) -> bool:
+        return True
+
+    def channel_source(self, a: Args, xs: Sequence[Shape], y: Shape, channel: int) -> Any:
+        return channel // a.multiplier
+
+    def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
+        return GROUPED
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         c, _, _ = spatial(xs[0], self.op)
@@ -187,7 +244,7 @@ class DepthwiseConv(SlidingWindow):
 
 
 @register
-class TransposedConv(SlidingWindow):
+class TransposedConv(Grouped):
     op = "deconv"
     doc = "transposed (fractionally-strided) convolution: out = (i-1)s - 2p + d(k-1) + op + 1"
     args = {
@@ -198,14 +255,23 @@ class TransposedConv(SlidingWindow):
             "padding",
             "padding removed from the output: p, [p_h, p_w] or 4 values",
             default=(0, 0, 0, 0),
+            symbols=PAD_SYMBOLS,
         ),
         "output_padding": Arg(
-            "pair", "extra rows/columns added on one side", default=(0, 0), min=0
+            "pair",
+            "extra rows/columns added on one side",
+            default=(0, 0),
+            min=0,
+            symbols=("o_h", "o_w"),
         ),
         "dilation": DILATION,
-        "groups": Arg("int", "number of groups", default=1),
+        "groups": Arg("int", "number of groups", default=1, symbols=("g",)),
         "bias": BIAS,
     }
+
+    def window(self, a: Args) -> Window | None:
+        # Not a window over the input: each input value spreads over an output window.
+        return None
 
     def validate(self, a: Args) -> None:
         if isinstance(a.padding, str):
@@ -250,7 +316,7 @@ class TransposedConv(SlidingWindow):
 
 
 @register
-class DeformableConv(SlidingWindow):
+class DeformableConv(Grouped):
     op = "deform_conv"
     doc = "deformable convolution (v1, or v2 with modulation), its offset conv included"
     args = {
@@ -259,11 +325,17 @@ class DeformableConv(SlidingWindow):
         "stride": STRIDE,
         "padding": PADDING,
         "dilation": DILATION,
-        "groups": Arg("int", "groups of the main convolution", default=1),
-        "offset_groups": Arg("int", "deformable groups: offset fields predicted", default=1),
+        "groups": Arg("int", "groups of the main convolution", default=1, symbols=("g",)),
+        "offset_groups": Arg(
+            "int", "deformable groups: offset fields predicted", default=1, symbols=("G_off",)
+        ),
         "modulated": Arg("bool", "v2: also predict a modulation scalar per tap", default=False),
         "bias": BIAS,
     }
+
+    def window(self, a: Args) -> Window | None:
+        # The taps move with learned offsets: no fixed grid for the dilation rules.
+        return None
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         c, _, _ = spatial(xs[0], self.op)
@@ -324,7 +396,11 @@ class TiledConv(SlidingWindow):
     args = {
         "out": OUT,
         "k": KERNEL,
-        "tiles": Arg("pair", "kernel sets per axis, t or [t_h, t_w] (1 = ordinary conv)"),
+        "tiles": Arg(
+            "pair",
+            "kernel sets per axis, t or [t_h, t_w] (1 = ordinary conv)",
+            symbols=("t_h", "t_w"),
+        ),
         "stride": STRIDE,
         "padding": PADDING,
         "dilation": DILATION,

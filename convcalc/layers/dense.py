@@ -4,11 +4,12 @@ reshape, channel shuffle, identity and dropout."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from convcalc import num
 from convcalc.errors import ShapeError
-from convcalc.layers import register
-from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape, check_dim, spatial
+from convcalc.layers.base import LINEAR, Arg, Args, Costs, LayerKind, Shape, check_dim, spatial
+from convcalc.layers.registry import register
 
 
 @register
@@ -18,9 +19,12 @@ class Linear(LayerKind):
     category = "linear"
     reduces_space = True
     args = {
-        "out": Arg("int", "output features"),
+        "out": Arg("int", "output features", symbols=("C_out",)),
         "bias": Arg("bool", "learnable bias per output", default=True),
     }
+
+    def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
+        return LINEAR
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         if len(xs[0]) != 1:
@@ -42,6 +46,7 @@ class Flatten(LayerKind):
     doc = "C x H x W feature map to a vector of C*H*W features"
     category = "shape"
     reduces_space = True
+    is_view = True
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         return (check_dim(num.prod(xs[0]), "flattened size"),)
@@ -55,6 +60,7 @@ class Reshape(LayerKind):
     op = "reshape"
     doc = "reshape to [N] or [C, H, W] with the same number of values"
     category = "shape"
+    is_view = True
     args = {"shape": Arg("ints", "the new shape: [N] or [C, H, W]")}
 
     def validate(self, a: Args) -> None:
@@ -79,7 +85,12 @@ class ChannelShuffle(LayerKind):
     op = "channel_shuffle"
     doc = "ShuffleNet channel shuffle: reorder channels across groups; no cost"
     category = "shape"
-    args = {"groups": Arg("int", "number of groups g (channels divisible by g)")}
+    position_local = True
+    args = {"groups": Arg("int", "number of groups g (channels divisible by g)", symbols=("g",))}
+
+    def channel_source(self, a: Args, xs: Sequence[Shape], y: Shape, channel: int) -> Any:
+        # Output channel c = (group c mod g, member c // g) of the grouped input.
+        return (channel % a.groups) * (xs[0][0] // a.groups) + channel // a.groups
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         c, _, _ = spatial(xs[0], self.op)
@@ -96,6 +107,7 @@ class Slice(LayerKind):
     op = "slice"
     doc = "channels [start, stop) of the input (ShuffleNet V2's channel split); no cost"
     category = "shape"
+    is_view = True
     args = {
         "start": Arg("int", "first channel kept (0-based)", default=0, min=0),
         "stop": Arg("int", "one past the last channel kept"),
@@ -119,6 +131,7 @@ class Identity(LayerKind):
     op = "identity"
     doc = "passes its input through (an identity shortcut); no cost"
     category = "shape"
+    is_view = per_value = position_local = channel_local = True
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         return Costs()
@@ -129,6 +142,7 @@ class Dropout(LayerKind):
     op = "dropout"
     doc = "dropout; an identity at inference, so no cost"
     category = "shape"
+    is_view = per_value = position_local = channel_local = True
     args = {"p": Arg("number", "drop probability (recorded, not counted)", default=0.5)}
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:

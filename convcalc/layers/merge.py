@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from convcalc import num
 from convcalc.errors import ShapeError
-from convcalc.layers import register
 from convcalc.layers.base import Costs, LayerKind, Shape
+from convcalc.layers.registry import register
 
 
 def _show(shape: Shape) -> str:
@@ -71,6 +71,10 @@ class Multiply(Merge):
 class Concat(Merge):
     op = "concat"
     doc = "concatenation along channels (features, for vectors); no cost"
+
+    def input_symbols(self, count: int) -> list[str]:
+        # Inputs of different widths each get their own name: C_1 + C_2 + ...
+        return [f"C_{i + 1}" for i in range(count)] if count > 1 else ["C_in"]
 
     def shape(self, a: object, xs: Sequence[Shape]) -> Shape:
         first = xs[0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convcalc import num
-from convcalc.layers import register
 from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape
+from convcalc.layers.registry import register
 
 
 @register
@@ -14,6 +14,7 @@ class BatchNorm(LayerKind):
     op = "bn"
     doc = "batch norm: 2 params per channel (scale, shift); 2 FLOPs per value at inference"
     category = "norm"
+    per_value = position_local = channel_local = True
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         # Running mean and variance are buffers, not parameters; inference folds the
@@ -26,7 +27,10 @@ class LRN(LayerKind):
     op = "lrn"
     doc = "local response normalisation across n channels; 2n + 3 FLOPs per value"
     category = "norm"
-    args = {"size": Arg("int", "channels n in each normalisation window", default=5)}
+    position_local = True  # across channels only
+    args = {
+        "size": Arg("int", "channels n in each normalisation window", default=5, symbols=("n",))
+    }
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         # n squares, n - 1 adds, scale by alpha, add k, power beta, divide: 2n + 3.

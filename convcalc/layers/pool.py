@@ -8,16 +8,30 @@ from typing import Any
 
 from convcalc import num
 from convcalc.errors import ShapeError, SpecError
-from convcalc.layers import register
-from convcalc.layers.base import Arg, Args, AxisRF, Costs, LayerKind, Shape, check_dim, spatial
+from convcalc.layers.base import (
+    ELEMENTWISE,
+    Arg,
+    Args,
+    AxisRF,
+    Costs,
+    LayerKind,
+    Shape,
+    check_dim,
+    spatial,
+)
 from convcalc.layers.conv import DILATION, KERNEL, PADDING, SlidingWindow
+from convcalc.layers.registry import register
 
-POOL_STRIDE = Arg("pair", "stride (default: the kernel size)", default=None)
+POOL_STRIDE = Arg("pair", "stride (default: the kernel size)", default=None, symbols=("s_h", "s_w"))
 CEIL = Arg("bool", "round the output size up (PyTorch ceil_mode)", default=False)
 
 
 class Pool(SlidingWindow):
     category = "pool"
+    channel_local = True
+
+    def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
+        return ELEMENTWISE
 
     def validate(self, a: Args) -> None:
         if isinstance(a.padding, tuple):
@@ -97,6 +111,7 @@ class AvgPool(Pool):
 class GlobalPool(LayerKind):
     category = "pool"
     reduces_space = True
+    channel_local = True
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         c, _, _ = spatial(xs[0], self.op)
@@ -132,6 +147,7 @@ class AdaptiveAvgPool(LayerKind):
     op = "adaptive_avgpool"
     doc = "adaptive average pooling to a fixed output size (PyTorch's window rule)"
     category = "pool"
+    channel_local = True
     args = {"size": Arg("pair", "output size s or [s_h, s_w]")}
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
@@ -170,8 +186,11 @@ class Upsample(LayerKind):
     op = "upsample"
     doc = "upsampling by an integer scale or to a size; nearest (0 FLOPs) or bilinear (7/value)"
     category = "pool"
+    channel_local = True
     args = {
-        "scale": Arg("pair", "integer scale factor s or [s_h, s_w]", default=None),
+        "scale": Arg(
+            "pair", "integer scale factor s or [s_h, s_w]", default=None, symbols=("s_h", "s_w")
+        ),
         "size": Arg("pair", "output size instead of a scale", default=None),
         "mode": Arg("choice", "interpolation", default="nearest", choices=("nearest", "bilinear")),
     }
@@ -208,6 +227,7 @@ class Shift(LayerKind):
     op = "shift"
     doc = "shift (Wu et al. 2018): each channel moved by up to k//2; zero params and FLOPs"
     category = "conv"
+    channel_local = True
     args = {"k": Arg("pair", "shift kernel size (odd)", default=(3, 3))}
 
     def validate(self, a: Args) -> None:

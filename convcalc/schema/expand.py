@@ -24,8 +24,9 @@ from convcalc.errors import (
     SpecError,
     UsageError,
 )
+from convcalc.graph import INPUT, Graph, GraphBuilder, Layer, check_arity
 from convcalc.layers import REGISTRY
-from convcalc.layers.base import Args, LayerKind, Shape, check_dim, evaluate_value
+from convcalc.layers.base import LayerKind, Shape, check_dim, evaluate_value
 from convcalc.schema import loader
 from convcalc.schema.loader import YList, YMap
 
@@ -60,39 +61,6 @@ LAYER_KEYS = {"op", "name", "from", "repeat", "when", "norm", "act"}
 BLOCK_USE_KEYS = {"block", "name", "from", "repeat", "when", "args", "table"}
 BUILTINS = ("i", "c_in", "h_in", "w_in")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
-INPUT = "input"
-
-
-@dataclass(slots=True)
-class Layer:
-    """One expanded layer: its kind, bound arguments, producers and output shape."""
-
-    name: str
-    kind: LayerKind
-    args: Args
-    inputs: tuple[str, ...]
-    shape: Shape
-    line: int | None
-    weight: Any = 1  # 1, or an indicator when a 'when' depends on free parameters
-    file: str | None = None  # the file of ``line`` (a block library's, for imported blocks)
-
-
-@dataclass
-class Graph:
-    """The flat DAG in file order (which is a topological order)."""
-
-    name: str
-    source: str
-    file: str
-    citation: str
-    description: str
-    bindings: dict[str, Any]
-    input_shape: Shape
-    layers: list[Layer] = field(default_factory=list)
-    shapes: dict[str, Shape] = field(default_factory=dict)
-
-    def shape_of(self, name: str) -> Shape:
-        return self.shapes[name]
 
 
 @dataclass(frozen=True)
@@ -228,8 +196,8 @@ class Expander:
             bindings=self.bindings,
             input_shape=shape,
         )
-        graph.shapes[INPUT] = shape
         self.graph = graph
+        self.builder = GraphBuilder(graph, MAX_LAYERS)
         layers = doc["layers"]
         if not isinstance(layers, YList) or not layers:
             raise self.error("'layers' must be a non-empty list", doc, "layers")
@@ -577,27 +545,17 @@ class Expander:
                 layer=name,
                 hint="names must be unique; repeated layers get .0, .1, ...",
             )
-        if len(graph.layers) >= MAX_LAYERS:
-            raise LimitError(
-                f"the network expands to more than {MAX_LAYERS} layers",
-                file=self.file,
-                line=entry.line,
-                layer=name,
-            )
-        lo, hi = kind.inputs
-        if len(inputs) < lo or (hi is not None and len(inputs) > hi):
-            want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
-            raise self.error(
-                f"op {kind.op!r} takes {want} input(s), got {len(inputs)}",
-                entry,
-                "from",
-                layer=name,
-            )
-        xs = [graph.shapes[i] for i in inputs]
+        try:
+            self.builder.check_room()
+        except LimitError as e:
+            raise e.locate(file=self.file, line=entry.line, layer=name) from None
+        try:
+            check_arity(kind, len(inputs))
+        except SpecError as e:
+            raise self._locate(e, entry, "from", name) from None
         try:
             args = kind.bind(raw, env)
-            shape = kind.shape(args, xs)
-            shape = tuple(check_dim(v, "output size") for v in shape)
+            shape = self.builder.shape_of(kind, args, inputs)
         except ConvcalcError as e:
             key = next(
                 (k for k in raw if k in entry and e.message.startswith(f"argument {k!r}")), None
@@ -606,7 +564,7 @@ class Expander:
         if weight != 1:
             # The layer exists only where its condition holds; elsewhere the graph goes on
             # from the previous layer, so it must read that layer and keep its shape.
-            prev = self.graph.layers[-1].name if self.graph.layers else INPUT
+            prev = self.builder.last
             if prev not in inputs or (
                 len(inputs) == 1
                 and any(
@@ -623,9 +581,8 @@ class Expander:
                     hint="give the parameters values, or make the condition concrete",
                 )
             shape = graph.shapes[prev]
-        graph.layers.append(Layer(name, kind, args, inputs, shape, entry.line, weight, self.file))
+        self.builder.append(Layer(name, kind, args, inputs, shape, entry.line, weight, self.file))
         expr.allow(STEPS_PER_LAYER)
-        graph.shapes[name] = shape
         return name
 
     def _layer_entry(self, entry: YMap, scope: _Scope, prev: str, weight: Any = 1) -> str:
