@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from convcalc import expr, num
+from convcalc import context, expr
 from convcalc.errors import ConvcalcError, UsageError
 from convcalc.graph import Graph
 from convcalc.layers.base import Shape, check_dim
@@ -106,7 +106,7 @@ def analyze(
 
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
-    with num.smooth(smooth):
+    with context.smooth(smooth):
         graph = load(arch, params, input_shape, free, symbolic)
         report = run(graph, dtype)
     if design_warnings:

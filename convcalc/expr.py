@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
 from convcalc import num
+from convcalc.context import current
 from convcalc.errors import ExprError, LimitError
 
 MAX_LENGTH = 1000  # characters in one expression
@@ -422,35 +422,16 @@ def _evaluate(node: Node, env: Mapping[str, Any]) -> Any:
     raise TypeError(node)  # pragma: no cover
 
 
-class _Budget:
-    """Expression nodes still allowed to be evaluated; None outside :func:`budget`."""
-
-    left: int | None = None
-
-
-_BUDGET = _Budget()
-
-
-@contextmanager
-def budget(steps: int = MAX_STEPS) -> Iterator[None]:
-    """Bound the expression work of everything inside the ``with`` block.
+def allow(steps: int) -> None:
+    """Add ``steps`` to the run's budget (each emitted layer earns its expressions some).
 
     Each expression is short (MAX_LENGTH), but a 1,000-character expression on every
     argument of 100,000 repeated layers would still take many minutes; the expansion of
-    one architecture runs inside this budget (which :func:`allow` raises as layers are
-    emitted) so such a file is refused at once."""
-    saved = _BUDGET.left
-    _BUDGET.left = steps
-    try:
-        yield
-    finally:
-        _BUDGET.left = saved
-
-
-def allow(steps: int) -> None:
-    """Add ``steps`` to the current budget (each emitted layer earns its expressions some)."""
-    if _BUDGET.left is not None:
-        _BUDGET.left += steps
+    one architecture runs inside :func:`convcalc.context.budget` (MAX_STEPS), raised here as
+    layers are emitted, so such a file is refused at once."""
+    run = current()
+    if run.steps_left is not None:
+        run.steps_left += steps
 
 
 def size(node: Node) -> int:
@@ -475,9 +456,10 @@ def _parsed(text: str) -> tuple[Node, int]:
 def evaluate_text(text: str, env: Mapping[str, Any]) -> Any:
     """Parse (cached) and evaluate one expression, charging the current budget."""
     node, cost = _parsed(text)
-    if _BUDGET.left is not None:
-        _BUDGET.left -= cost
-        if _BUDGET.left < 0:
+    run = current()
+    if run.steps_left is not None:
+        run.steps_left -= cost
+        if run.steps_left < 0:
             raise LimitError(
                 "expanding this architecture evaluates too many expression steps "
                 f"({MAX_STEPS} plus a few per layer)",

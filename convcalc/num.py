@@ -6,6 +6,8 @@ the reference implementations put them). Any other value is symbolic: the same o
 are then delegated to :mod:`convcalc.symbolic.ops`, which is imported only when a free
 parameter is actually present, so a concrete run never imports sympy.
 
+Whether rounding applies is a setting of the run (:mod:`convcalc.context`).
+
 Every result is normalised (a Fraction with denominator 1 becomes an int) and bounded: an
 integer beyond :data:`MAX_BITS` bits is refused, so ``9**9**9`` stops at once.
 """
@@ -13,11 +15,10 @@ integer beyond :data:`MAX_BITS` bits is refused, so ``9**9**9`` stops at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
 
+from convcalc.context import current
 from convcalc.errors import ExprError, LimitError
 
 MAX_BITS = 4096  # largest magnitude of any exact intermediate value
@@ -26,25 +27,19 @@ MAX_EXPONENT = 4096
 _CONCRETE = (int, Fraction, float)
 
 
-class _Mode:
-    """Smooth mode (``--no-round``): rounding is the identity, floor division is true
-    division, so counts follow the smooth formulas papers write."""
-
-    smooth = False
+_backend: Any = None  # convcalc.symbolic.ops, once imported (see set_symbolic)
 
 
-MODE = _Mode()
+def set_symbolic(backend: Any) -> None:
+    """Hand symbolic values to ``backend`` (:mod:`convcalc.symbolic.ops`). It registers
+    itself when imported; a symbolic value can only exist after that, since it is what
+    makes the symbols, so a concrete run never imports sympy."""
+    global _backend
+    _backend = backend
 
 
-@contextmanager
-def smooth(enabled: bool = True) -> Iterator[None]:
-    """Evaluate without rounding inside the ``with`` block."""
-    saved = MODE.smooth
-    MODE.smooth = enabled
-    try:
-        yield
-    finally:
-        MODE.smooth = saved
+def _smooth() -> bool:
+    return current().smooth
 
 
 def is_concrete(x: Any) -> bool:
@@ -53,9 +48,9 @@ def is_concrete(x: Any) -> bool:
 
 
 def _sym() -> Any:
-    from convcalc.symbolic import ops
-
-    return ops
+    if _backend is None:  # pragma: no cover - a programming error
+        raise RuntimeError("a symbolic value reached the arithmetic before its backend")
+    return _backend
 
 
 def _check(x: Any) -> Any:
@@ -114,7 +109,7 @@ def div(a: Any, b: Any) -> Any:
 
 
 def floordiv(a: Any, b: Any) -> Any:
-    if MODE.smooth:
+    if _smooth():
         return div(a, b)
     if is_concrete(a) and is_concrete(b):
         if b == 0:
@@ -125,7 +120,7 @@ def floordiv(a: Any, b: Any) -> Any:
 
 def ceildiv(a: Any, b: Any) -> Any:
     """ceil(a / b), used by output-size rules with ceil mode."""
-    if MODE.smooth:
+    if _smooth():
         return div(a, b)
     if is_concrete(a) and is_concrete(b):
         if b == 0:
@@ -199,7 +194,7 @@ def sqrt(a: Any) -> Any:
 
 
 def floor(a: Any) -> Any:
-    if MODE.smooth:
+    if _smooth():
         return a
     if is_concrete(a):
         return _check(math.floor(a))
@@ -207,7 +202,7 @@ def floor(a: Any) -> Any:
 
 
 def ceil(a: Any) -> Any:
-    if MODE.smooth:
+    if _smooth():
         return a
     if is_concrete(a):
         return _check(math.ceil(a))
@@ -216,7 +211,7 @@ def ceil(a: Any) -> Any:
 
 def round_half_even(a: Any) -> Any:
     """Python's round(): ties go to the even neighbour (round(2.5) == 2)."""
-    if MODE.smooth:
+    if _smooth():
         return a
     if is_concrete(a):
         return _check(round(a if isinstance(a, float) else Fraction(a)))
@@ -243,7 +238,7 @@ def make_divisible(v: Any, divisor: Any = 8, min_value: Any = None) -> Any:
     """torchvision's ``_make_divisible``: round ``v`` to the nearest multiple of ``divisor``
     (ties up), never below ``min_value`` (default ``divisor``) and never more than 10% below
     ``v``."""
-    if MODE.smooth:
+    if _smooth():
         return v
     if min_value is None:
         min_value = divisor
@@ -341,7 +336,7 @@ def as_int(x: Any, what: str) -> Any:
         return x
     if isinstance(x, Fraction) and x.denominator == 1:
         return x.numerator
-    if MODE.smooth and isinstance(x, Fraction):
+    if _smooth() and isinstance(x, Fraction):
         return x
     if isinstance(x, Fraction | float):
         shown = float(x)

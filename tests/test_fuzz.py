@@ -28,7 +28,7 @@ import hypothesis.strategies as st
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from convcalc import expr, num
+from convcalc import context, expr
 from convcalc.analysis import analyze
 from convcalc.errors import ConvcalcError
 from convcalc.layers import REGISTRY
@@ -419,7 +419,7 @@ def test_fuzz_small_networks_without_rounding(text: str) -> None:
     structural counts must still be refused cleanly."""
 
     def smooth() -> None:
-        with num.smooth(True):
+        with context.smooth(True):
             pipeline(text)
 
     no_crash(smooth)
@@ -526,7 +526,7 @@ def test_fuzz_expression_unicode(text: str) -> None:
 _REPLAY = r"""
 import json, sys, time
 from pathlib import Path
-from convcalc import expr, num
+from convcalc import context, expr, num
 from convcalc.analysis import analyze
 from convcalc.errors import ConvcalcError
 from convcalc.schema import loader
@@ -542,7 +542,7 @@ for name in sys.argv[1:]:
         if path.parent.name == "expr":
             expr.evaluate_text(path.read_text().rstrip("\n"), ENV)
         else:  # yaml/ as analyze reads it, smooth/ with --no-round, symbolic/ --symbolic
-            with num.smooth(path.parent.name == "smooth"):
+            with context.smooth(path.parent.name == "smooth"):
                 shown = path.name
                 doc = loader.load_yaml(loader.read_text(path, shown), shown)
                 symbolic = path.parent.name == "symbolic"

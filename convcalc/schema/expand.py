@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convcalc import expr, num
+from convcalc import context, expr, num
 from convcalc.errors import (
     ConvcalcError,
     LimitError,
@@ -150,7 +150,7 @@ class Expander:
     # --- top level ------------------------------------------------------------------------
 
     def run(self) -> Graph:
-        with expr.budget():
+        with context.budget(expr.MAX_STEPS):
             return self._run()
 
     def _run(self) -> Graph:
@@ -467,7 +467,7 @@ class Expander:
         if "repeat" not in entry:
             return None
         try:
-            with num.smooth(False):  # a count of copies is whole even without rounding
+            with context.smooth(False):  # a count of copies is whole even without rounding
                 count = num.as_int(evaluate_value(entry["repeat"], env, "repeat"), "repeat")
             if not num.is_concrete(count):
                 raise SpecError("repeat must be a number once parameters are bound")

@@ -10,6 +10,7 @@ papers write (alpha * C instead of make_divisible(alpha * C, 8)).
 from __future__ import annotations
 
 import re
+import sys
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import sympy
 
 from convcalc import num
+from convcalc.context import current
 from convcalc.errors import ExprError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -176,7 +178,7 @@ def truth(x: Any, context: str) -> bool:
 
 
 def as_int(x: Any, what: str) -> Any:
-    if num.MODE.smooth:
+    if current().smooth:
         return x
     if getattr(x, "is_integer", None) is False and getattr(x, "is_number", False):
         raise ExprError(f"{what} must be a whole number, got {x}")
@@ -250,3 +252,7 @@ def show_with(x: Any, values: dict[Any, str]) -> str:
 def simplify_ratio(a: Any, b: Any) -> Any:
     """a / b simplified as a design review writes it (1/N + 1/D_K**2, 2/n)."""
     return to_python(sympy.expand(sympy.cancel(to_sympy(a) / to_sympy(b))))
+
+
+# Symbolic values reach this module through the arithmetic; see num.set_symbolic.
+num.set_symbolic(sys.modules[__name__])
