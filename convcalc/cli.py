@@ -7,17 +7,17 @@ stays fast. Every :class:`ConvcalcError` becomes one message on stderr and its e
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from collections.abc import Callable
 from enum import Enum
+from types import ModuleType
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from convcalc import __version__
 from convcalc.errors import ConvcalcError, ExitCode
+from convcalc.render import FORMATS, renderer
 
 CONVENTIONS = """\
 Counting conventions: params are learnable weights, biases and batch-norm scale/shift
@@ -37,11 +37,9 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
+# The output formats are the renderers' map; every command takes each of them.
+Format = Enum("Format", [(name, name) for name in FORMATS], type=str)
+TABLE = Format("table")
 
 
 class DType(str, Enum):
@@ -133,6 +131,7 @@ FailOver = Annotated[
     bool,
     typer.Option("--fail-over-budget", help="Exit with code 3 when a device budget fails."),
 ]
+Output = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
 def _free(text: str | None) -> list[str]:
@@ -153,6 +152,11 @@ def _params(alpha: str | None, rho: str | None, sets: list[str] | None) -> dict[
     return params
 
 
+def _renderer(fmt: Any) -> ModuleType:
+    """The module of :mod:`convcalc.render` for the chosen ``--format``."""
+    return renderer(fmt.value)
+
+
 @app.command()
 def analyze(
     arch: Arch,
@@ -161,7 +165,7 @@ def analyze(
     sets: Sets = None,
     input: Input = None,
     dtype: DeviceDType = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Output = TABLE,
     depth: Annotated[
         int | None,
         typer.Option("--depth", min=1, help="Fold layers into rows by the first N name parts."),
@@ -192,72 +196,23 @@ def analyze(
         est = None
         if device or device_file:
             est = api.estimate(report, device, device_file, dtype.value if dtype else None)
-        _emit(report, fmt, depth, est)
+        out = _renderer(fmt)
+        sys.stdout.write(out.report(report, depth, est))
+        sys.stderr.write(out.report_stderr(report, est))
         if est is not None and fail_over_budget and not est.passed:
             raise typer.Exit(int(ExitCode.OVER_BUDGET))
 
     _guard(debug, body)
 
 
-PIPED_WIDTH = 200  # console width for a file or pipe, so numbers are never cut
-
-
-def _console() -> Any:
-    """A rich console; wide when writing to a file or pipe, so numbers are never cut."""
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
-
-
-def _plain_stdout() -> bool:
-    """True when the console of :func:`_console` would print no styles: stdout is a UTF-8
-    file or pipe and neither TTY_COMPATIBLE=1 nor FORCE_COLOR makes rich treat it as a
-    terminal. Decided without importing rich (tens of milliseconds per run)."""
-    if sys.platform == "win32" or sys.stdout.isatty():
-        return False
-    if os.environ.get("TTY_COMPATIBLE", "") == "1" or os.environ.get("FORCE_COLOR"):
-        return False
-    return (getattr(sys.stdout, "encoding", None) or "").lower().startswith("utf")
-
-
-def _emit(report: Any, fmt: Format, depth: int | None, est: Any = None) -> None:
-    from convcalc.render import text
-
-    if est is not None:
-        from convcalc.render import device as dev
-    if fmt is Format.json:
-        doc = report.to_json()
-        if est is not None:
-            doc["device"] = est.to_json()
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    elif fmt is Format.csv:
-        sys.stdout.write(dev.device_csv(report, est, depth) if est else text.to_csv(report, depth))
-    elif fmt is Format.markdown:
-        sys.stdout.write(text.to_markdown(report, depth))
-        if est is not None:
-            sys.stdout.write("\n" + dev.device_markdown(report, est, depth))
-    elif est is not None:
-        dev.print_device_report(_console(), report, est, depth)
-    else:
-        from convcalc.render.table import print_tables, report_tables, write_plain_tables
-
-        tables = report_tables(report, depth)
-        if not (_plain_stdout() and write_plain_tables(sys.stdout, tables, PIPED_WIDTH)):
-            print_tables(_console(), tables)
-        for w in report.warnings:
-            sys.stderr.write(f"warning: {w}\n")
-
-
 @app.command("list")
-def list_(debug: Debug = False) -> None:
+def list_(fmt: Output = TABLE, debug: Debug = False) -> None:
     """Bundled architectures and blocks, with their sources."""
 
     def body() -> None:
         from convcalc import api
-        from convcalc.render.table import print_rows
 
-        rows = [(a.name, a.description, a.citation) for a in api.list_architectures()]
-        print_rows(_console(), "bundled architectures", ("name", "description", "source"), rows)
+        sys.stdout.write(_renderer(fmt).architectures(api.list_architectures()))
 
     _guard(debug, body)
 
@@ -266,8 +221,8 @@ def list_(debug: Debug = False) -> None:
 def layers(
     op: Annotated[str | None, typer.Argument(help="Show one op's arguments.")] = None,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="table, or markdown (docs/layers.md).")
-    ] = Format.table,
+        Format, typer.Option("--format", "-f", help="Output format (markdown: docs/layers.md).")
+    ] = TABLE,
     debug: Debug = False,
 ) -> None:
     """Layer kinds (YAML `op` names) and their arguments."""
@@ -275,26 +230,13 @@ def layers(
     def body() -> None:
         from convcalc.errors import UsageError
         from convcalc.layers import REGISTRY, ordered
-        from convcalc.render.text import layers_markdown
 
         if op and op not in REGISTRY:
             raise UsageError(f"unknown op {op!r}; `convcalc layers` lists them")
         kinds = [REGISTRY[op]] if op else ordered()
-        if fmt is Format.markdown:
-            sys.stdout.write(layers_markdown(kinds))
-            return
-        from convcalc.render.table import print_rows
-
-        rows = []
-        for kind in kinds:
-            args = "\n".join(f"{n}: {a.describe()} - {a.doc}" for n, a in kind.args.items())
-            rows.append((kind.op, kind.doc, args or "(none)"))
-        print_rows(_console(), "layer kinds", ("op", "what it is", "arguments"), rows)
+        sys.stdout.write(_renderer(fmt).kinds(kinds))
 
     _guard(debug, body)
-
-
-Output = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
 @app.command()
@@ -311,7 +253,7 @@ def compare(
     by: Annotated[
         str | None, typer.Option("--by", help="Also break totals down by 'type' or 'stage'.")
     ] = None,
-    fmt: Output = Format.table,
+    fmt: Output = TABLE,
     symbolic: Symbolic = False,
     free: Free = None,
     no_round: NoRound = False,
@@ -325,7 +267,6 @@ def compare(
     def body() -> None:
         from convcalc import api
         from convcalc.errors import UsageError
-        from convcalc.render import study
 
         if by not in (None, "type", "stage"):
             raise UsageError("--by takes 'type' or 'stage'")
@@ -345,27 +286,7 @@ def compare(
                 api.estimate(r, device, device_file, dtype.value if dtype else None)
                 for r in result.reports
             ]
-        if fmt is Format.json:
-            doc = result.to_json()
-            for item, est in zip(doc["items"], estimates, strict=False):
-                item["device"] = est.to_json()
-            sys.stdout.write(study.json_text(doc))
-        elif fmt in (Format.markdown, Format.csv):
-            sys.stdout.write(study.comparison_text(result, by, fmt.value))
-            if estimates:
-                from convcalc.render.device import comparison_markdown
-
-                sys.stdout.write(
-                    "\n" + comparison_markdown(list(zip(result.reports, estimates, strict=True)))
-                )
-        else:
-            study.print_comparison(_console(), result, by)
-            if estimates:
-                from convcalc.render.device import print_device_comparison
-
-                print_device_comparison(
-                    _console(), list(zip(result.reports, estimates, strict=True))
-                )
+        sys.stdout.write(_renderer(fmt).comparison(result, by, estimates))
         if fail_over_budget and not all(e.passed for e in estimates):
             raise typer.Exit(int(ExitCode.OVER_BUDGET))
 
@@ -377,8 +298,8 @@ def validate(
     arch: Arch,
     sets: Sets = None,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="table (text) or json diagnostics.")
-    ] = Format.table,
+        Format, typer.Option("--format", "-f", help="Output format (table: one diagnostic a line).")
+    ] = TABLE,
     no_warnings: Annotated[
         bool, typer.Option("--no-warnings", help="Check errors only, skip the design rules.")
     ] = False,
@@ -390,10 +311,7 @@ def validate(
         from convcalc import lint
 
         diagnostics = lint.validate(arch, _params(None, None, sets), warnings=not no_warnings)
-        if fmt is Format.json:
-            sys.stdout.write(json.dumps(lint.to_json(diagnostics, arch), indent=2) + "\n")
-        else:
-            sys.stdout.write(lint.to_text(diagnostics, arch))
+        sys.stdout.write(_renderer(fmt).diagnostics(diagnostics, arch))
         code = lint.exit_code(diagnostics)
         if code:
             raise typer.Exit(code)
@@ -402,23 +320,13 @@ def validate(
 
 
 @app.command()
-def devices(fmt: Output = Format.table, debug: Debug = False) -> None:
+def devices(fmt: Output = TABLE, debug: Debug = False) -> None:
     """Device profiles: class, peak compute, bandwidth, memory, budgets and sources."""
 
     def body() -> None:
         from convcalc.devices import list_profiles
 
-        profiles = list_profiles()
-        if fmt is Format.json:
-            sys.stdout.write(json.dumps([p.to_json() for p in profiles], indent=2) + "\n")
-        elif fmt in (Format.markdown, Format.csv):
-            from convcalc.render.device import devices_markdown
-
-            sys.stdout.write(devices_markdown(profiles))
-        else:
-            from convcalc.render.device import print_devices
-
-            print_devices(_console(), profiles)
+        sys.stdout.write(_renderer(fmt).devices(list_profiles()))
 
     _guard(debug, body)
 
@@ -438,7 +346,7 @@ def sweep(
     ] = None,
     sets: Sets = None,
     dtype: DTypeOpt = DType.fp32,
-    fmt: Output = Format.table,
+    fmt: Output = TABLE,
     device: Device = None,
     device_file: DeviceFile = None,
     debug: Debug = False,
@@ -447,7 +355,7 @@ def sweep(
 
     def body() -> None:
         from convcalc import api
-        from convcalc.render import study
+        from convcalc.render.progress import progress
         from convcalc.sweep import parse_values
 
         grid: dict[str, list[Any]] = {}
@@ -459,7 +367,7 @@ def sweep(
             name, values = api.parse_assignment(item)
             grid[name] = parse_values(values)
         fixed = _params(None, None, sets)
-        with study.progress(sys.stderr.isatty()) as tick:
+        with progress(sys.stderr.isatty()) as tick:
             result = api.sweep(
                 arch,
                 grid,
@@ -471,12 +379,7 @@ def sweep(
             )
         if not result.compiled:
             sys.stderr.write(f"note: {result.note}\n")
-        if fmt is Format.json:
-            sys.stdout.write(study.json_text(result.to_json()))
-        elif fmt in (Format.markdown, Format.csv):
-            sys.stdout.write(study.sweep_text(result, fmt.value))
-        else:
-            study.print_sweep(_console(), result)
+        sys.stdout.write(_renderer(fmt).sweep(result))
 
     _guard(debug, body)
 
@@ -494,25 +397,19 @@ def explain(
     input: Input = None,
     dtype: DTypeOpt = DType.fp32,
     free: Free = None,
-    fmt: Output = Format.table,
+    fmt: Output = TABLE,
     debug: Debug = False,
 ) -> None:
     """Formula, substituted values and result for each metric of a layer or block."""
 
     def body() -> None:
         from convcalc import api
-        from convcalc.render import study
 
         shape = api.parse_shape(input) if input else None
         result = api.explain(
             arch, targets or [], _params(alpha, rho, sets), shape, dtype.value, _free(free)
         )
-        if fmt is Format.json:
-            sys.stdout.write(study.json_text([e.to_json() for e in result]))
-        elif fmt in (Format.markdown, Format.csv):
-            sys.stdout.write(study.explanation_text(result))
-        else:
-            study.print_explanations(_console(), result)
+        sys.stdout.write(_renderer(fmt).explanations(result))
 
     _guard(debug, body)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 from rich.console import Console
 
 from convcalc import api
+from convcalc.layers import ordered
 from convcalc.render import table
 
 NETWORKS = [
@@ -42,12 +43,32 @@ def rich_output(
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
-def tables(name: str, depth: int | None) -> list[tuple[Any, ...]]:
-    title, caption, rows, totals = table.report_tables(api.analyze(name), depth)
+def specs(pieces: Sequence[table.Piece]) -> list[tuple[Any, ...]]:
     return [
-        (table._REPORT_COLUMNS, rows, title, caption, True),
-        (table._TOTALS_COLUMNS, totals, "totals", None, False),
+        (p.columns, p.rows, p.title, p.caption, p.show_header)
+        for p in pieces
+        if isinstance(p, table.Grid)
     ]
+
+
+def tables(name: str, depth: int | None) -> list[tuple[Any, ...]]:
+    return specs(table.report_pieces(api.analyze(name), depth))
+
+
+def shown(pieces: Sequence[table.Piece], width: int = 200) -> str:
+    console = plain_console(width)
+    table.show(console, pieces)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def laid_out(
+    monkeypatch: pytest.MonkeyPatch, pieces: Sequence[table.Piece], plain: bool, width: int = 200
+) -> str:
+    """What the command line writes on a pipe: directly (``plain``), or all through rich."""
+    monkeypatch.setattr(table, "plain_stdout", lambda: plain)
+    monkeypatch.setattr(table, "stdout_console", lambda: plain_console(width))
+    monkeypatch.setattr(table, "PIPED_WIDTH", width)
+    return table.lay_out(pieces)
 
 
 @pytest.mark.parametrize("depth", [None, 2])
@@ -69,44 +90,78 @@ def test_narrow_consoles_defer_to_rich_or_agree(width: int) -> None:
     assert table.plain_table(60, *wide) is None
 
 
-def test_terminals_and_markup_go_through_rich() -> None:
-    spec = tables("vgg16", None)[0]
-    styled = Console(file=io.StringIO(), width=200, force_terminal=True, color_system="standard")
-    assert not table.plain_console(styled)
-    assert table.plain_console(plain_console())
-    columns, rows, title, caption, _ = spec
+def test_markup_and_odd_text_go_through_rich() -> None:
+    columns, rows, title, caption, _ = tables("vgg16", None)[0]
     for odd in ("[bold]x[/bold]", "a:smile:b", "café", "two\nlines", " padded"):
         changed = [[odd, *rows[0][1:]], *rows[1:]]
         assert table.plain_table(200, columns, changed, title, caption) is None
 
 
-def test_print_report_and_the_rich_free_writer_agree_with_rich() -> None:
-    report = api.analyze("resnet50")
-    console = plain_console()
-    table.print_report(console, report)
-    title, caption, rows, totals = table.report_tables(report)
-    expected = rich_output(200, table._REPORT_COLUMNS, rows, title, caption, True)
-    expected += rich_output(200, table._TOTALS_COLUMNS, totals, "totals", None, False)
-    assert console.file.getvalue() == expected  # type: ignore[attr-defined]
-    out = io.StringIO()
-    assert table.write_plain_tables(out, table.report_tables(report), 200)
-    assert out.getvalue() == expected
+def test_only_a_plain_utf8_pipe_is_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+    assert table.plain_stdout()
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert not table.plain_stdout()
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    assert not table.plain_stdout()
+    monkeypatch.delenv("TTY_COMPATIBLE")
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding="latin-1"))
+    assert not table.plain_stdout()
 
 
-def test_write_plain_tables_declines_what_needs_rich() -> None:
-    out = io.StringIO()
-    assert not table.write_plain_tables(out, table.report_tables(api.analyze("resnet50")), 60)
-    assert out.getvalue() == ""
+def test_report_on_a_pipe_is_what_rich_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    pieces = table.report_pieces(api.analyze("resnet50"))
+    expected = "".join(rich_output(200, *spec) for spec in specs(pieces))
+    assert shown(pieces) == expected
+    assert laid_out(monkeypatch, pieces, plain=True) == expected
+    assert laid_out(monkeypatch, pieces, plain=False) == expected
 
 
-def test_sweep_table_same_characters_as_rich() -> None:
-    from convcalc.render import study
+def test_too_wide_for_the_pipe_goes_through_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    pieces = table.report_pieces(api.analyze("resnet50"))
+    assert pieces[0].plain(60) is None  # type: ignore[union-attr]
+    assert laid_out(monkeypatch, pieces, plain=True, width=60) == shown(pieces, 60)
 
+
+def test_sweep_table_same_characters_as_rich(monkeypatch: pytest.MonkeyPatch) -> None:
     result = api.sweep("mobilenet_v2", {"alpha": ["0.5", "1"], "rho": ["0.714", "1"]})
-    console = plain_console()
-    study.print_sweep(console, result)
-    header, rows = study._sweep_rows(result)
-    columns = [(h, "right") for h in header]
-    expected = rich_output(200, columns, rows, "sweep of mobilenet_v2", None, True)
-    assert table.plain_table(200, columns, rows, "sweep of mobilenet_v2") == expected
-    assert console.file.getvalue() == expected  # type: ignore[attr-defined]
+    pieces = table.sweep_pieces(result)
+    (spec,) = specs(pieces)
+    expected = rich_output(200, *spec)
+    assert table.plain_table(200, *spec) == expected
+    assert laid_out(monkeypatch, pieces, plain=True) == expected
+
+
+def _device_report() -> list[table.Piece]:
+    report = api.analyze("mobilenet_v2")
+    return table.report_pieces(report, 2, api.estimate(report, "mcu-stm32h743"))
+
+
+def _device_comparison() -> list[table.Piece]:
+    pair = api.compare(["resnet18", "resnet34"])
+    estimates = [api.estimate(r, "cortex-a76-sd855") for r in pair.reports]
+    return table.comparison_pieces(pair, "stage", estimates)
+
+
+VIEWS: dict[str, Callable[[], list[table.Piece]]] = {
+    "report --device": _device_report,
+    "compare --by --device": _device_comparison,
+    "explain": lambda: table.explanations_pieces(
+        api.explain("resnet18", ["layer1.0.conv1", "layer2"], {})
+    ),
+    "list": lambda: table.architectures_pieces(api.list_architectures()),
+    "layers": lambda: table.kinds_pieces(ordered()),
+}
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_every_view_on_a_pipe_is_what_rich_prints(
+    monkeypatch: pytest.MonkeyPatch, view: str
+) -> None:
+    pieces = VIEWS[view]()
+    expected = shown(pieces)
+    assert laid_out(monkeypatch, pieces, plain=True) == expected
+    assert laid_out(monkeypatch, pieces, plain=False) == expected

@@ -1,30 +1,50 @@
-"""Rich tables for terminals and design reviews (rich is imported only here).
+"""The table format: rich tables on a terminal, the same characters written directly on a
+pipe or a file (rich is imported only where it draws).
+
+Every view is a list of pieces: a :class:`Grid` (a table of one-line cells) or a factory of
+a rich renderable (a panel, a table with wrapped cells). :func:`show` prints pieces on any
+console through rich; the format functions (:func:`report`, :func:`comparison`, ...) lay
+them out for stdout and return the text.
 
 The per-layer table of a large network is hundreds of rows, and rich lays out every cell
 through its full text pipeline (about a millisecond a row), which would dominate a run.
-When the output is plain (a pipe or a file: no colour, no terminal styles) and every cell
-is one line of ordinary ASCII that fits, the same characters are written directly:
-:func:`plain_table` reproduces rich's layout for that case (tests hold it to rich's own
-output for the bundled networks) and anything else goes through rich. The command line
-takes that path without importing rich at all (:func:`write_plain_tables`).
+When stdout is plain (a pipe or a file: no colour, no terminal styles) and every cell of a
+grid is one line of ordinary ASCII that fits, :func:`plain_table` writes the characters rich
+would (tests hold it to rich's own output) without importing rich at all; anything else goes
+through rich.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from convcalc.render.text import exact, fold, human, plain, rf_text, shape, totals_rows
-from convcalc.report import Report
+from convcalc.render import rows as cells
+from convcalc.render.text import exact, fold, human, rf_text, seconds, shape
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
     from rich.table import Table
 
-Justify = str  # "left" or "right"
+    from convcalc.api import ArchInfo
+    from convcalc.compare import Comparison
+    from convcalc.devices import DeviceEstimate, DeviceProfile
+    from convcalc.explain import Explanation
+    from convcalc.layers.base import LayerKind
+    from convcalc.lint import Diagnostic
+    from convcalc.report import Report
+    from convcalc.sweep import Sweep
 
-_REPORT_COLUMNS: tuple[tuple[str, Justify], ...] = (
+Justify = str  # "left" or "right"
+Columns = Sequence[tuple[str, Justify]]
+
+PIPED_WIDTH = 200  # console width for a file or pipe, so numbers are never cut
+
+_REPORT_COLUMNS: Columns = (
     ("layer", "left"),
     ("type", "left"),
     ("args", "left"),
@@ -35,11 +55,19 @@ _REPORT_COLUMNS: tuple[tuple[str, Justify], ...] = (
     ("act. bytes", "right"),
     ("RF", "right"),
 )
-_TOTALS_COLUMNS: tuple[tuple[str, Justify], ...] = (
-    ("metric", "left"),
-    ("exact", "right"),
-    ("approx.", "right"),
+_TOTALS_COLUMNS: Columns = (("metric", "left"), ("exact", "right"), ("approx.", "right"))
+_DEVICE_COLUMNS: Columns = (
+    ("layer", "left"),
+    ("type", "left"),
+    ("output", "right"),
+    ("MACs", "right"),
+    ("FLOPs", "right"),
+    ("time", "right"),
+    ("bound", "left"),
+    ("share", "right"),
 )
+_SUMMARY_COLUMNS: Columns = (("metric", "left"), ("value", "left"))
+_STEP_COLUMNS: Columns = tuple((h, "right" if h == "value" else "left") for h in cells.STEP_HEADER)
 
 # rich's HEAVY_HEAD box (its default) and SQUARE (what it draws when there is no header):
 # top, header row, header rule, body row, bottom, as (left, fill, divider, right).
@@ -50,14 +78,18 @@ _SQUARE = ("┌─┬┐", "│ ││", "├─┼┤", "│ ││", "└─�
 _PLAIN_CELL = re.compile(r"[ -9;-Z^-~]*")
 
 
+# ---------------------------------------------------------------------------------------
+# Laying out
+
+
 def _rule(box: str, widths: Sequence[int]) -> str:
     return box[0] + box[2].join(box[1] * w for w in widths) + box[3]
 
 
-def _line(box: str, cells: Sequence[str], widths: Sequence[int], justify: Sequence[str]) -> str:
+def _line(box: str, row: Sequence[str], widths: Sequence[int], justify: Sequence[str]) -> str:
     parts = [
         " " + (c.ljust(w - 2) if j == "left" else c.rjust(w - 2)) + " "
-        for c, w, j in zip(cells, widths, justify, strict=True)
+        for c, w, j in zip(row, widths, justify, strict=True)
     ]
     return box[0] + box[2].join(parts) + box[3]
 
@@ -67,16 +99,9 @@ def _centred(text: str, width: int) -> str:
     return " " * left + text + " " * (width - len(text) - left)
 
 
-def plain_console(console: Console) -> bool:
-    """True when ``console`` prints no styles and rich's own box characters."""
-    if console.color_system is not None or console.legacy_windows:
-        return False
-    return console.encoding.lower().startswith("utf")
-
-
 def plain_table(
     width: int,
-    columns: Sequence[tuple[str, Justify]],
+    columns: Columns,
     rows: Sequence[Sequence[str]],
     title: str | None = None,
     caption: str | None = None,
@@ -113,7 +138,7 @@ def plain_table(
 
 
 def rich_table(
-    columns: Sequence[tuple[str, Justify]],
+    columns: Columns,
     rows: Sequence[Sequence[str]],
     title: str | None = None,
     caption: str | None = None,
@@ -130,33 +155,93 @@ def rich_table(
     return table
 
 
-def print_table(
-    console: Console,
-    columns: Sequence[tuple[str, Justify]],
-    rows: Sequence[Sequence[str]],
-    title: str | None = None,
-    caption: str | None = None,
-    show_header: bool = True,
-) -> None:
-    """Print a table of one-line cells on ``console``: directly where it is plain, else
-    through rich."""
-    text = None
-    if plain_console(console):
-        text = plain_table(console.width, columns, rows, title, caption, show_header)
-    if text is None:
-        console.print(rich_table(columns, rows, title, caption, show_header))
-    else:
-        console.file.write(text)
-        console.file.flush()
+@dataclass(frozen=True)
+class Grid:
+    """A table of one-line cells: written directly on a plain stdout, else drawn by rich."""
+
+    columns: Columns
+    rows: Sequence[Sequence[str]]
+    title: str | None = None
+    caption: str | None = None
+    show_header: bool = True
+
+    def plain(self, width: int) -> str | None:
+        """See :func:`plain_table`."""
+        return plain_table(
+            width, self.columns, self.rows, self.title, self.caption, self.show_header
+        )
+
+    def rich(self) -> Table:
+        """See :func:`rich_table`."""
+        return rich_table(self.columns, self.rows, self.title, self.caption, self.show_header)
 
 
-ReportTables = tuple[str, str | None, list[list[str]], list[list[str]]]
+Piece = Grid | Callable[[], "RenderableType"]
 
 
-def report_tables(report: Report, depth: int | None = None) -> ReportTables:
-    """Title, caption, layer rows and totals rows of a report's two tables (formatted once:
-    with free parameters every cell is a printed formula, which takes seconds)."""
-    bindings = ", ".join(f"{k}={plain(v)}" for k, v in report.bindings.items())
+def _renderable(piece: Piece) -> RenderableType:
+    return piece.rich() if isinstance(piece, Grid) else piece()
+
+
+def plain_stdout() -> bool:
+    """True when the console of :func:`stdout_console` would print no styles: stdout is a
+    UTF-8 file or pipe and neither TTY_COMPATIBLE=1 nor FORCE_COLOR makes rich treat it as
+    a terminal. Decided without importing rich (tens of milliseconds per run)."""
+    if sys.platform == "win32" or sys.stdout.isatty():
+        return False
+    if os.environ.get("TTY_COMPATIBLE", "") == "1" or os.environ.get("FORCE_COLOR"):
+        return False
+    return (getattr(sys.stdout, "encoding", None) or "").lower().startswith("utf")
+
+
+def stdout_console() -> Console:
+    """A rich console on stdout; wide when writing to a file or pipe, so numbers are never
+    cut."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
+
+
+def lay_out(pieces: Sequence[Piece]) -> str:
+    """The text the pieces make on stdout: grids directly where stdout is plain, the rest
+    rendered by rich as it would print them there."""
+    plain = plain_stdout()
+    console = None
+    out = []
+    for piece in pieces:
+        text = piece.plain(PIPED_WIDTH) if plain and isinstance(piece, Grid) else None
+        if text is None:
+            console = console or stdout_console()
+            with console.capture() as captured:
+                console.print(_renderable(piece))
+            text = captured.get()
+        out.append(text)
+    return "".join(out)
+
+
+def show(console: Console, pieces: Sequence[Piece]) -> None:
+    """Print the pieces on ``console`` through rich (a recording console records them)."""
+    for piece in pieces:
+        console.print(_renderable(piece))
+
+
+def _left_first(header: Sequence[str]) -> Columns:
+    return [(h, "left" if i == 0 else "right") for i, h in enumerate(header)]
+
+
+# ---------------------------------------------------------------------------------------
+# Views
+
+
+def report_pieces(
+    report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None
+) -> list[Piece]:
+    """The per-layer table and the totals; with an estimate, the per-layer table has time,
+    bound and share columns and a summary and the verdict panel follow. Every cell is
+    formatted once (with free parameters each is a printed formula, which takes seconds)."""
+    totals = Grid(_TOTALS_COLUMNS, cells.totals_rows(report), "totals", show_header=False)
+    if estimate is not None:
+        return [*_device_pieces(report, estimate, depth), totals, *_summary_pieces(estimate)]
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
     rows = [
         [
@@ -172,40 +257,177 @@ def report_tables(report: Report, depth: int | None = None) -> ReportTables:
         ]
         for row in fold(report.layers, depth)
     ]
-    return title, bindings or None, rows, [list(r) for r in totals_rows(report)]
+    return [Grid(_REPORT_COLUMNS, rows, title, cells.bindings_text(report) or None), totals]
 
 
-def print_report(console: Console, report: Report, depth: int | None = None) -> None:
-    print_tables(console, report_tables(report, depth))
+def _device_pieces(report: Report, est: DeviceEstimate, depth: int | None) -> list[Piece]:
+    timed = est.latency_s is not None
+    rows = [
+        [
+            r.name,
+            r.type,
+            r.output,
+            exact(r.macs),
+            human(r.flops),
+            seconds(r.time_s) if timed else "-",
+            r.bound if timed else "-",
+            f"{r.share:.1%}" if timed else "-",
+        ]
+        for r in cells.device_rows(report, est, depth)
+    ]
+    caption = ", ".join(f"{k}={v}" for k, v in report.bindings.items())
+    return [Grid(_DEVICE_COLUMNS, rows, cells.device_title(report, est), caption or None)]
 
 
-def print_tables(console: Console, tables: ReportTables) -> None:
-    """The per-layer table and the totals of :func:`report_tables`."""
-    title, caption, rows, totals = tables
-    print_table(console, _REPORT_COLUMNS, rows, title, caption)
-    print_table(console, _TOTALS_COLUMNS, totals, "totals", show_header=False)
+def _summary_pieces(est: DeviceEstimate) -> list[Piece]:
+    summary = Grid(_SUMMARY_COLUMNS, cells.summary_rows(est), f"on {est.device}", None, False)
+    return [summary, lambda: _verdict_panel(est)]
 
 
-def write_plain_tables(out: IO[str], tables: ReportTables, width: int) -> bool:
-    """Write what :func:`print_tables` prints on a plain console ``width`` wide, without
-    importing rich; False (nothing written) when either table needs rich."""
-    title, caption, rows, totals = tables
-    first = plain_table(width, _REPORT_COLUMNS, rows, title, caption)
-    second = plain_table(width, _TOTALS_COLUMNS, totals, "totals", show_header=False)
-    if first is None or second is None:
-        return False
-    out.write(first + second)
-    return True
+def _verdict_panel(est: DeviceEstimate) -> RenderableType:
+    """One line per limit, green or red, under an overall verdict."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    text = Text()
+    for ok, line in cells.verdict_lines(est):
+        text.append(line + "\n", style="green" if ok else "bold red")
+    if not est.verdicts:
+        text.append("no limits to check\n", style="dim")
+    for w in est.warnings:
+        text.append(f"note: {w}\n", style="yellow")
+    text.rstrip()
+    return Panel(
+        text,
+        title=f"verdict on {est.device}: {cells.overall_verdict(est)}",
+        border_style="green" if est.passed else "red",
+    )
 
 
-def print_rows(
-    console: Console, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
-) -> None:
-    from rich.table import Table
+def comparison_pieces(
+    result: Comparison, by: str | None = None, estimates: Sequence[DeviceEstimate] = ()
+) -> list[Piece]:
+    """The totals side by side, the breakdown ``by`` type or stage, and with estimates one
+    row per network on the device and the panel of each that fails a limit."""
+    header, rows = cells.comparison_table(result)
+    pieces: list[Piece] = [Grid(_left_first(header), rows, "comparison")]
+    if by:
+        header, rows = cells.breakdown_table(result, by)
+        pieces.append(Grid(_left_first(header), rows, f"by {by}"))
+    if estimates:
+        pieces += device_comparison_pieces(list(zip(result.reports, estimates, strict=True)))
+    return pieces
 
-    table = Table(title=title, header_style="bold")
-    for h in header:
-        table.add_column(h)
-    for r in rows:
-        table.add_row(*r)
-    console.print(table)
+
+def device_comparison_pieces(items: Sequence[tuple[Report, DeviceEstimate]]) -> list[Piece]:
+    """One row per network on the device, latency relative to the first, then the verdict
+    panel of each network that fails a limit."""
+    rows = cells.device_comparison_rows(items)
+    title = cells.device_comparison_title(items)
+    pieces: list[Piece] = [Grid(_left_first(cells.DEVICE_COMPARISON_HEADER), rows, title)]
+    for _, est in items:
+        if not est.passed:
+            pieces.append(lambda est=est: _verdict_panel(est))
+    return pieces
+
+
+def sweep_pieces(result: Sweep) -> list[Piece]:
+    """The grid of points, thousands of rows (so a plain stdout skips rich's layout)."""
+    header, rows = cells.sweep_table(result)
+    return [Grid([(h, "right") for h in header], rows, f"sweep of {result.arch}")]
+
+
+def explanations_pieces(items: Sequence[Explanation]) -> list[Piece]:
+    """One table of derivation steps per layer or block, titled with its source line."""
+    pieces: list[Piece] = []
+    for item in items:
+        title = cells.explanation_title(item)
+        if item.line:
+            title += f", line {item.line}"
+        pieces.append(Grid(_STEP_COLUMNS, [cells.step_cells(s) for s in item.steps], title))
+    return pieces
+
+
+def devices_pieces(profiles: Sequence[DeviceProfile]) -> list[Piece]:
+    """One row per profile, long cells folded and rows ruled apart."""
+
+    def build() -> RenderableType:
+        from rich.table import Table
+
+        table = Table(title="device profiles", header_style="bold", show_lines=True)
+        for h in cells.DEVICE_HEADER:
+            table.add_column(h, overflow="fold")
+        for row in cells.devices_rows(profiles):
+            table.add_row(*row)
+        return table
+
+    return [build]
+
+
+def architectures_pieces(items: Sequence[ArchInfo]) -> list[Piece]:
+    """The bundled architectures with their descriptions and sources."""
+    columns = [(h, "left") for h in cells.ARCHITECTURE_HEADER]
+    return [Grid(columns, cells.architecture_rows(items), "bundled architectures")]
+
+
+def kinds_pieces(kinds: Sequence[LayerKind]) -> list[Piece]:
+    """The layer kinds, each with its arguments one a line."""
+    columns = [(h, "left") for h in cells.KIND_HEADER]
+    return [Grid(columns, cells.kind_rows(kinds), "layer kinds")]
+
+
+# ---------------------------------------------------------------------------------------
+# The format: every view laid out for stdout
+
+
+def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
+    """See :func:`report_pieces`."""
+    return lay_out(report_pieces(report, depth, estimate))
+
+
+def report_stderr(report: Report, estimate: DeviceEstimate | None = None) -> str:
+    """The analysis warnings, which the report tables have no room for, as lines for
+    stderr; the device view, which ends with its verdict panel, leaves them out."""
+    if estimate is not None:
+        return ""
+    return "".join(f"warning: {w}\n" for w in report.warnings)
+
+
+def comparison(
+    result: Comparison, by: str | None = None, estimates: Sequence[DeviceEstimate] = ()
+) -> str:
+    """See :func:`comparison_pieces`."""
+    return lay_out(comparison_pieces(result, by, estimates))
+
+
+def sweep(result: Sweep) -> str:
+    """See :func:`sweep_pieces`."""
+    return lay_out(sweep_pieces(result))
+
+
+def explanations(items: Sequence[Explanation]) -> str:
+    """See :func:`explanations_pieces`."""
+    return lay_out(explanations_pieces(items))
+
+
+def devices(profiles: Sequence[DeviceProfile]) -> str:
+    """See :func:`devices_pieces`."""
+    return lay_out(devices_pieces(profiles))
+
+
+def architectures(items: Sequence[ArchInfo]) -> str:
+    """See :func:`architectures_pieces`."""
+    return lay_out(architectures_pieces(items))
+
+
+def kinds(items: Sequence[LayerKind]) -> str:
+    """See :func:`kinds_pieces`."""
+    return lay_out(kinds_pieces(items))
+
+
+def diagnostics(items: Sequence[Diagnostic], source: str) -> str:
+    """Each diagnostic as a compiler-style line with its hint and reference, then a summary
+    line (``net.yaml: valid, 1 warning``): lines a terminal and a CI log read alike."""
+    lines = [cells.diagnostic_text(d) for d in items]
+    lines.append(cells.validation_summary(items, source))
+    return "\n".join(lines) + "\n"

@@ -1,17 +1,18 @@
-"""Plain-text forms shared by every renderer: numbers, shapes, folded rows, CSV, markdown."""
+"""Number and shape formatting shared by every format: exact counts, short approximations,
+byte sizes, times, rates, ratios, shapes, receptive fields and folded rows.
+
+These are the words every format agrees on; none of them is a format of its own.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
 from convcalc import num
-from convcalc.report import LayerRow, Report
+from convcalc.report import LayerRow
 
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
@@ -34,6 +35,7 @@ def human(value: Any) -> str:
 
 
 def human_bytes(value: Any) -> str:
+    """14,019,488 -> '13.4 MiB'; symbolic values as formulas."""
     if not num.is_concrete(value):
         return formula(value)
     for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
@@ -43,6 +45,7 @@ def human_bytes(value: Any) -> str:
 
 
 def plain(value: Any) -> str:
+    """A value without separators, for machines: a fraction as its decimal."""
     if isinstance(value, Fraction) and value.denominator != 1:
         return f"{float(value):g}"
     return str(value)
@@ -56,14 +59,57 @@ def exact(value: Any) -> str:
 
 
 def shape(values: Sequence[Any]) -> str:
+    """(64, 56, 56) -> '64x56x56'."""
     return "x".join(plain(v) for v in values)
 
 
 def rf_text(row: LayerRow) -> str:
+    """A layer's receptive field: one size when square, 'HxW' otherwise, '' for vectors."""
     if row.rf is None:
         return ""
     h, w = row.rf.size
     return plain(h) if h == w else f"{plain(h)}x{plain(w)}"
+
+
+def seconds(value: float | None) -> str:
+    """0.0000935 -> '93.5 us'; None -> '-'."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-9:.3g} ns"
+
+
+def count(value: float) -> str:
+    """1234.5 -> '1,234.5'; 0.0185 -> '0.0185' (small rates keep three digits)."""
+    return f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+
+
+def rate(value: float | None, unit: str) -> str:
+    """11.34e12 -> '11.3 T' + unit."""
+    if value is None:
+        return "-"
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if value >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def ratio_text(r: Any) -> str:
+    """0.0306 -> 'x0.0306 (1/32.7)'; formulas as formulas."""
+    if r is None:
+        return "-"
+    if not num.is_concrete(r):
+        return formula(r)
+    value = float(r)
+    if value == 1:
+        return "x1"
+    if 0 < value < 1:
+        return f"x{value:.3g} (1/{1 / value:.3g})"
+    return f"x{value:.3g}"
 
 
 def fold(rows: Sequence[LayerRow], depth: int | None) -> list[LayerRow]:
@@ -93,138 +139,3 @@ def fold(rows: Sequence[LayerRow], depth: int | None) -> list[LayerRow]:
             out.append(replace(row, name=key) if key != row.name else row)
             keys.append(key)
     return out
-
-
-COLUMNS = (
-    "name",
-    "type",
-    "output_shape",
-    "params",
-    "macs",
-    "flops",
-    "activation_bytes",
-    "traffic_bytes",
-    "rf",
-)
-
-
-def _cells(row: LayerRow) -> list[str]:
-    return [
-        row.name,
-        row.type,
-        shape(row.output_shape),
-        exact(row.params),
-        exact(row.macs),
-        exact(row.flops),
-        exact(row.activation_bytes),
-        exact(row.traffic_bytes),
-        rf_text(row),
-    ]
-
-
-def to_json(report: Report) -> str:
-    return json.dumps(report.to_json(), indent=2)
-
-
-def to_csv(report: Report, depth: int | None = None) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in fold(report.layers, depth):
-        cells = _cells(row)
-        # CSV keeps raw numbers (no thousands separators) for spreadsheets.
-        cells[3:8] = [
-            plain(v)
-            for v in (row.params, row.macs, row.flops, row.activation_bytes, row.traffic_bytes)
-        ]
-        writer.writerow(cells)
-    return buf.getvalue()
-
-
-def _md_table(header: Iterable[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    header = list(header)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return lines
-
-
-def to_markdown(report: Report, depth: int | None = None) -> str:
-    lines = [f"### {report.architecture}", ""]
-    lines.append(
-        f"Input {shape(report.input)}, {report.dtype}"
-        + (
-            "; " + ", ".join(f"{k}={plain(v)}" for k, v in report.bindings.items())
-            if report.bindings
-            else ""
-        )
-    )
-    lines.append("")
-    lines += _md_table(
-        (
-            "layer",
-            "type",
-            "output",
-            "params",
-            "MACs",
-            "FLOPs",
-            "activation bytes",
-            "traffic bytes",
-            "RF",
-        ),
-        (_cells(r) for r in fold(report.layers, depth)),
-    )
-    lines.append("")
-    lines += _md_table(("total", "exact", "approx."), totals_rows(report))
-    lines.append("")
-    for w in report.warnings:
-        lines.append(f"> warning: {w}")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def totals_rows(report: Report) -> list[tuple[str, str, str]]:
-    t = report.totals
-    rows = [
-        ("params", exact(t.params), human(t.params)),
-        ("MACs", exact(t.macs), human(t.macs)),
-        ("FLOPs", exact(t.flops), human(t.flops)),
-        ("param memory", exact(t.param_bytes), human_bytes(t.param_bytes)),
-        (
-            "activation memory (all outputs)",
-            exact(t.activation_bytes),
-            human_bytes(t.activation_bytes),
-        ),
-        (
-            "peak activation memory",
-            exact(t.peak_activation_bytes),
-            human_bytes(t.peak_activation_bytes) + f" at {t.peak_layer}",
-        ),
-    ]
-    if t.receptive_field is not None:
-        h, w = t.receptive_field
-        rows.append(("receptive field", f"{plain(h)}x{plain(w)}", ""))
-    return rows
-
-
-def layers_markdown(kinds: Iterable[Any]) -> str:
-    """docs/layers.md: every layer kind with its rule and arguments, from the registry."""
-    lines = [
-        "# Layer kinds",
-        "",
-        "Generated by `convcalc layers --format markdown`; every YAML `op` and its arguments.",
-        "Counting rules are in [conventions.md](conventions.md). Every layer also takes the",
-        "reserved keys `name`, `from`, `repeat`, `when`, `norm` and `act`",
-        "([schema.md](schema.md)).",
-        "",
-    ]
-    for kind in kinds:
-        lines += [f"## `{kind.op}`", "", kind.doc[0].upper() + kind.doc[1:] + ".", ""]
-        if kind.args:
-            rows = [(f"`{n}`", a.describe(), a.doc) for n, a in kind.args.items()]
-            lines += _md_table(("argument", "type and default", "meaning"), rows)
-        else:
-            lines.append("No arguments.")
-        lo, hi = kind.inputs
-        if (lo, hi) != (1, 1):
-            lines += ["", f"Inputs: {lo} or more, named in `from`."]
-        lines.append("")
-    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""The JSON format: versioned documents with exact integers, for programs.
+
+Documents are the data objects' own ``to_json`` forms (``convcalc.analysis/1``,
+``convcalc.comparison/1``, ``convcalc.sweep/1``), with a device estimate added under
+``device`` where one was made. (``import json`` here is the standard library's: imports are
+absolute, so this module shadows nothing.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from convcalc.render import rows as cells
+
+if TYPE_CHECKING:
+    from convcalc.api import ArchInfo
+    from convcalc.compare import Comparison
+    from convcalc.devices import DeviceEstimate, DeviceProfile
+    from convcalc.explain import Explanation
+    from convcalc.layers.base import Arg, LayerKind
+    from convcalc.lint import Diagnostic
+    from convcalc.report import Report
+    from convcalc.sweep import Sweep
+
+VALIDATION_SCHEMA = "convcalc.validation/1"
+
+
+def _dump(doc: Any) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
+    """The ``convcalc.analysis/1`` document, every layer (``depth`` folds rows for reading
+    only; a program groups the layers itself)."""
+    doc = report.to_json()
+    if estimate is not None:
+        doc["device"] = estimate.to_json()
+    return _dump(doc)
+
+
+def report_stderr(report: Report, estimate: DeviceEstimate | None = None) -> str:
+    """Nothing: the warnings are in the document."""
+    return ""
+
+
+def comparison(
+    result: Comparison, by: str | None = None, estimates: Sequence[DeviceEstimate] = ()
+) -> str:
+    """The ``convcalc.comparison/1`` document, each item with its estimate under
+    ``device`` (``by`` is for reading: the items carry every layer to group)."""
+    doc = result.to_json()
+    for item, est in zip(doc["items"], estimates, strict=False):
+        item["device"] = est.to_json()
+    return _dump(doc)
+
+
+def sweep(result: Sweep) -> str:
+    """The ``convcalc.sweep/1`` document."""
+    return _dump(result.to_json())
+
+
+def explanations(items: Sequence[Explanation]) -> str:
+    """A list with each layer's or block's derivation steps."""
+    return _dump([e.to_json() for e in items])
+
+
+def devices(profiles: Sequence[DeviceProfile]) -> str:
+    """A list of the profiles as plain data."""
+    return _dump([p.to_json() for p in profiles])
+
+
+def architectures(items: Sequence[ArchInfo]) -> str:
+    """A list of the bundled architectures with their descriptions and sources."""
+    keys = cells.ARCHITECTURE_HEADER
+    return _dump([dict(zip(keys, row, strict=True)) for row in cells.architecture_rows(items)])
+
+
+def _argument(name: str, arg: Arg) -> dict[str, Any]:
+    default = None if arg.required else arg.default
+    return {
+        "name": name,
+        "type": arg.type,
+        "choices": list(arg.choices),
+        "required": arg.required,
+        "default": list(default) if isinstance(default, tuple) else default,
+        "doc": arg.doc,
+    }
+
+
+def kinds(items: Sequence[LayerKind]) -> str:
+    """A list of layer kinds, each with its inputs (``max`` null: any number) and its
+    arguments' types, choices and defaults."""
+    doc = [
+        {
+            "op": kind.op,
+            "doc": kind.doc,
+            "inputs": {"min": kind.inputs[0], "max": kind.inputs[1]},
+            "args": [_argument(n, a) for n, a in kind.args.items()],
+        }
+        for kind in items
+    ]
+    return _dump(doc)
+
+
+def diagnostics(items: Sequence[Diagnostic], source: str) -> str:
+    """The ``convcalc.validation/1`` document: the verdict, the counts and every
+    diagnostic."""
+    errors, warnings = cells.diagnostic_counts(items)
+    doc = {
+        "schema": VALIDATION_SCHEMA,
+        "source": source,
+        "valid": errors == 0,
+        "errors": errors,
+        "warnings": warnings,
+        "diagnostics": [{k: getattr(d, k) for k in cells.DIAGNOSTIC_KEYS} for d in items],
+    }
+    return _dump(doc)

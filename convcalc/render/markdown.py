@@ -1,0 +1,175 @@
+"""The markdown format: pipe tables and headings that paste into a design review, an issue
+or a docs page as they are (``convcalc layers -f markdown`` is docs/layers.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from convcalc.render import rows as cells
+from convcalc.render.text import exact, fold, seconds, shape
+
+if TYPE_CHECKING:
+    from convcalc.api import ArchInfo
+    from convcalc.compare import Comparison
+    from convcalc.devices import DeviceEstimate, DeviceProfile
+    from convcalc.explain import Explanation
+    from convcalc.layers.base import LayerKind
+    from convcalc.lint import Diagnostic
+    from convcalc.report import Report
+    from convcalc.sweep import Sweep
+
+_LAYER_HEADER = (
+    "layer",
+    "type",
+    "output",
+    "params",
+    "MACs",
+    "FLOPs",
+    "activation bytes",
+    "traffic bytes",
+    "RF",
+)
+_DEVICE_HEADER = ("layer", "type", "output", "MACs", "time", "bound", "share")
+_DIAGNOSTIC_HEADER = ("severity", "code", "where", "message", "hint", "see")
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A pipe table's lines; a pipe in a cell is escaped and a line break becomes <br>, so
+    every cell stays in its column."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in rows:
+        lines.append(
+            "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", "<br>") for c in r) + " |"
+        )
+    return lines
+
+
+def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
+    """A heading, the input and params, the per-layer table, the totals and the warnings;
+    with an estimate, a second section with the device's per-layer times, its summary and
+    a checklist of verdicts."""
+    bindings = cells.bindings_text(report)
+    lines = [f"### {report.architecture}", ""]
+    lines.append(
+        f"Input {shape(report.input)}, {report.dtype}" + (f"; {bindings}" if bindings else "")
+    )
+    lines.append("")
+    lines += _table(_LAYER_HEADER, (cells.layer_cells(r) for r in fold(report.layers, depth)))
+    lines.append("")
+    lines += _table(("total", "exact", "approx."), cells.totals_rows(report))
+    lines.append("")
+    for w in report.warnings:
+        lines.append(f"> warning: {w}")
+    text = "\n".join(lines).rstrip() + "\n"
+    if estimate is not None:
+        text += "\n" + _device_section(report, estimate, depth)
+    return text
+
+
+def _device_section(report: Report, est: DeviceEstimate, depth: int | None) -> str:
+    lines = [f"### {report.architecture} on {est.device}", ""]
+    rows = [
+        (r.name, r.type, r.output, exact(r.macs), seconds(r.time_s), r.bound, f"{r.share:.1%}")
+        for r in cells.device_rows(report, est, depth)
+    ]
+    lines += _table(_DEVICE_HEADER, rows)
+    lines += ["", *_table(("metric", "value"), cells.summary_rows(est)), ""]
+    for ok, line in cells.verdict_lines(est):
+        lines.append(f"- {'✅' if ok else '❌'} {line}")
+    for w in est.warnings:
+        lines.append(f"> note: {w}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def report_stderr(report: Report, estimate: DeviceEstimate | None = None) -> str:
+    """Nothing: the warnings are quoted in the report itself."""
+    return ""
+
+
+def comparison(
+    result: Comparison, by: str | None = None, estimates: Sequence[DeviceEstimate] = ()
+) -> str:
+    """The totals side by side, the breakdown ``by`` type or stage, and with estimates one
+    row per network on the device."""
+    tables = [cells.comparison_table(result)]
+    if by:
+        tables.append(cells.breakdown_table(result, by))
+    text = "\n\n".join("\n".join(_table(h, r)) for h, r in tables) + "\n"
+    if estimates:
+        items = list(zip(result.reports, estimates, strict=True))
+        rows = cells.device_comparison_rows(items)
+        text += "\n" + "\n".join(_table(cells.DEVICE_COMPARISON_HEADER, rows)) + "\n"
+    return text
+
+
+def sweep(result: Sweep) -> str:
+    """One row per grid point."""
+    header, rows = cells.sweep_table(result)
+    return "\n".join(_table(header, rows)) + "\n"
+
+
+def explanations(items: Sequence[Explanation]) -> str:
+    """A heading and a table of derivation steps per layer or block."""
+    lines: list[str] = []
+    for item in items:
+        lines += [f"### {cells.explanation_title(item)}", ""]
+        lines += _table(cells.STEP_HEADER, (cells.step_cells(s) for s in item.steps))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def devices(profiles: Sequence[DeviceProfile]) -> str:
+    """One row per profile (peaks and budgets one a line, as <br>)."""
+    return "\n".join(_table(cells.DEVICE_HEADER, cells.devices_rows(profiles))) + "\n"
+
+
+def architectures(items: Sequence[ArchInfo]) -> str:
+    """One row per bundled architecture."""
+    rows = cells.architecture_rows(items)
+    return "\n".join(_table(cells.ARCHITECTURE_HEADER, rows)) + "\n"
+
+
+def kinds(items: Sequence[LayerKind]) -> str:
+    """docs/layers.md: every layer kind with its rule and arguments, from the registry."""
+    lines = [
+        "# Layer kinds",
+        "",
+        "Generated by `convcalc layers --format markdown`; every YAML `op` and its arguments.",
+        "Counting rules are in [conventions.md](conventions.md). Every layer also takes the",
+        "reserved keys `name`, `from`, `repeat`, `when`, `norm` and `act`",
+        "([schema.md](schema.md)).",
+        "",
+    ]
+    for kind in items:
+        lines += [f"## `{kind.op}`", "", kind.doc[0].upper() + kind.doc[1:] + ".", ""]
+        if kind.args:
+            rows = [(f"`{n}`", t, doc) for n, t, doc in cells.argument_rows(kind)]
+            lines += _table(cells.ARGUMENT_HEADER, rows)
+        else:
+            lines.append("No arguments.")
+        lo, hi = kind.inputs
+        if (lo, hi) != (1, 1):
+            lines += ["", f"Inputs: {lo} or more, named in `from`."]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def diagnostics(items: Sequence[Diagnostic], source: str) -> str:
+    """A table of the diagnostics, if any, then the summary line."""
+    lines: list[str] = []
+    if items:
+        rows = [
+            (
+                d.severity,
+                d.code,
+                cells.diagnostic_where(d),
+                d.message,
+                d.hint or "",
+                d.reference or "",
+            )
+            for d in items
+        ]
+        lines += [*_table(_DIAGNOSTIC_HEADER, rows), ""]
+    lines.append(cells.validation_summary(items, source))
+    return "\n".join(lines) + "\n"
