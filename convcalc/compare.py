@@ -7,14 +7,16 @@ formulas, so comparing the bundled standard and depthwise-separable blocks yield
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from convcalc import num
 from convcalc.errors import UsageError
+from convcalc.pipeline import analyze, declared_params
 from convcalc.report import COMPARISON_SCHEMA, Report, jsonable
+from convcalc.values import parse_assignment
 
 RATIO_METRICS = ("params", "macs", "flops", "param_bytes", "peak_activation_bytes")
 
@@ -30,8 +32,6 @@ class Item:
 
 def parse_item(text: str) -> Item:
     """``mobilenet:alpha=0.5,rho=0.714`` -> Item (the part after ':' is per-item params)."""
-    from convcalc.api import parse_assignment
-
     arch, sep, rest = text.partition(":")
     params: dict[str, str] = {}
     if sep:
@@ -93,22 +93,22 @@ class Comparison:
 
 
 def compare(
-    items: Sequence[Item],
-    shared: Mapping[str, str],
-    *,
+    items: Iterable[str | Item],
+    params: Mapping[str, str] | None = None,
     input_shape: Any = None,
     dtype: str = "fp32",
-    free: Sequence[str] = (),
+    free: Iterable[str] = (),
     symbolic: bool = False,
     smooth: bool = False,
 ) -> Comparison:
-    """Analyse every item. ``shared`` params (``--alpha``, ``--set``) apply to the items that
-    declare them; an item's own ``name:k=v`` values win."""
-    from convcalc import api
-
+    """Analyse every item (``name`` or ``name:k=v,...``). Shared ``params`` (``--alpha``,
+    ``--set``) apply to the items that declare them; an item's own ``name:k=v`` values win."""
+    items = [i if isinstance(i, Item) else parse_item(i) for i in items]
+    shared = dict(params or {})
+    free = tuple(free)
     if len(items) < 2:
         raise UsageError("compare needs at least two architectures")
-    declared = [set(api.declared_params(item.arch)) for item in items]
+    declared = [set(declared_params(item.arch)) for item in items]
     for name in shared:
         if not any(name in d for d in declared):
             raise UsageError(f"no compared architecture has a parameter {name!r}")
@@ -117,12 +117,12 @@ def compare(
             raise UsageError(f"no compared architecture has a parameter {name!r} to free")
     reports = []
     for item, names in zip(items, declared, strict=True):
-        params = {k: v for k, v in shared.items() if k in names}
-        params.update(item.params)
+        values = {k: v for k, v in shared.items() if k in names}
+        values.update(item.params)
         reports.append(
-            api.analyze(
+            analyze(
                 item.arch,
-                params,
+                values,
                 input_shape,
                 dtype,
                 free=[f for f in free if f in names],
@@ -130,4 +130,4 @@ def compare(
                 smooth=smooth,
             )
         )
-    return Comparison(list(items), reports)
+    return Comparison(items, reports)

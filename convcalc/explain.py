@@ -8,30 +8,22 @@ derivation cannot drift from the count.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sympy
 
-from convcalc import num
+from convcalc import context, num
 from convcalc.errors import UsageError
 from convcalc.graph import Graph, Layer
-from convcalc.layers.base import Args, AxisRF
+from convcalc.layers.base import Args, AxisRF, Shape
+from convcalc.pipeline import load
+from convcalc.receptive import compose_axis
 from convcalc.report import DTYPE_BYTES, Report
 from convcalc.symbolic.ops import show, show_with, to_python, to_sympy
-
-# Symbol names for scalar and per-axis arguments.
-_SCALAR = {"out": "C_out", "groups": "g", "multiplier": "m", "size": "n", "offset_groups": "G_off"}
-_PAIR = {
-    "k": ("k_h", "k_w"),
-    "stride": ("s_h", "s_w"),
-    "dilation": ("d_h", "d_w"),
-    "output_padding": ("o_h", "o_w"),
-    "tiles": ("t_h", "t_w"),
-    "scale": ("s_h", "s_w"),
-}
-_PADDING = ("p_t", "p_b", "p_l", "p_r")
+from convcalc.values import Value
 
 
 @dataclass
@@ -91,21 +83,17 @@ def _stand_ins(layer: Layer, graph: Graph) -> tuple[Args, list[tuple], dict[Any,
     args = Args()
     for key, value in layer.args.items():
         spec = layer.kind.args[key]
-        if spec.type == "int" and key in _SCALAR:
-            args[key] = stand(_SCALAR[key], value)
-        elif spec.type == "pair" and key in _PAIR and isinstance(value, tuple):
-            args[key] = tuple(
-                stand(n, v, key == "output_padding") for n, v in zip(_PAIR[key], value, strict=True)
-            )
-        elif key == "padding" and isinstance(value, tuple):
-            args[key] = tuple(stand(n, v, True) for n, v in zip(_PADDING, value, strict=True))
+        names, nonneg = spec.symbols, spec.type == "padding" or spec.min == 0
+        if names and spec.type == "int":
+            args[key] = stand(names[0], value, nonneg)
+        elif names and isinstance(value, tuple) and len(value) == len(names):
+            args[key] = tuple(stand(n, v, nonneg) for n, v in zip(names, value, strict=True))
         else:
             args[key] = value
     xs = []
-    many = len(layer.inputs) > 1 and layer.kind.op == "concat"
-    for index, src in enumerate(layer.inputs):
+    channel_names = layer.kind.input_symbols(len(layer.inputs))
+    for src, c_name in zip(layer.inputs, channel_names, strict=True):
         shape = graph.shapes[src]
-        c_name = f"C_{index + 1}" if many else "C_in"
         if len(shape) == 1:
             xs.append((stand("N_in", shape[0]),))
             continue
@@ -167,10 +155,10 @@ def explain_layer(layer: Layer, graph: Graph, report: Report) -> Explanation:
             values.update({rf_in[0]: prev.size[0], rf_in[1]: prev.jump[0], rf_in[2]: prev.start[0]})
         else:  # the network input: one pixel, jump 1, start 0
             values.update({rf_in[0]: 1, rf_in[1]: 1, rf_in[2]: 0})
-        r, j, s = rf_in
-        out.steps.append(_step("RF size (height)", r + (t.kernel - 1) * j, values, row.rf.size[0]))
-        out.steps.append(_step("RF jump (height)", j * t.stride, values, row.rf.jump[0]))
-        out.steps.append(_step("RF start (height)", s - t.pad * j, values, row.rf.start[0]))
+        size, jump, start = compose_axis(*rf_in, t)
+        out.steps.append(_step("RF size (height)", size, values, row.rf.size[0]))
+        out.steps.append(_step("RF jump (height)", jump, values, row.rf.jump[0]))
+        out.steps.append(_step("RF start (height)", start, values, row.rf.start[0]))
     return out
 
 
@@ -212,7 +200,7 @@ def explain_group(prefix: str, report: Report) -> Explanation:
     return out
 
 
-def explain(graph: Graph, report: Report, targets: Sequence[str]) -> list[Explanation]:
+def derive(graph: Graph, report: Report, targets: Sequence[str]) -> list[Explanation]:
     """Explain each target: a layer name, a block prefix, or (none given) the totals."""
     if not targets:
         return [explain_group("", report)]
@@ -224,3 +212,20 @@ def explain(graph: Graph, report: Report, targets: Sequence[str]) -> list[Explan
         else:
             out.append(explain_group(target, report))
     return out
+
+
+def explain(
+    arch: str | Path,
+    targets: Iterable[str] = (),
+    params: Mapping[str, Value] | None = None,
+    input_shape: Shape | None = None,
+    dtype: str = "fp32",
+    free: Iterable[str] = (),
+) -> list[Explanation]:
+    """Derivations (formula, substitution, value) for layers, blocks or the totals of an
+    architecture."""
+    from convcalc.analysis import analyze
+
+    with context.run():
+        graph = load(arch, params, input_shape, free)
+        return derive(graph, analyze(graph, dtype), list(targets))

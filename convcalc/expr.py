@@ -39,7 +39,6 @@ MAX_DEPTH = 50  # nesting of parentheses, operators and calls
 MAX_NAME = 64  # characters in one name
 MAX_STEPS = 200_000  # expression nodes evaluated per expansion, plus some per layer
 
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKEN_RE = re.compile(
     r"""
     (?P<ws>\s+)

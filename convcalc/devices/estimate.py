@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from convcalc import num
@@ -462,3 +463,17 @@ def _verdicts(
             why = f"{b.name} {v} {'>=' if ok else '<'} {_fmt(lo, b.name)}"
             out.append(Verdict(b.name, lo, value, ok, "min", why))
     return out
+
+
+def estimate_on(
+    report: Report,
+    device: str | None = None,
+    device_file: str | Path | None = None,
+    dtype: str | None = None,
+    batch: int | None = None,
+) -> DeviceEstimate:
+    """Roofline latency, memory fit and budget verdicts of a report on a device profile
+    (a bundled or user profile by name, or a file)."""
+    from convcalc.devices.search import load_profile
+
+    return estimate(report, load_profile(device, path=device_file), dtype=dtype, batch=batch)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from convcalc.errors import (
 from convcalc.graph import INPUT, Graph, GraphBuilder, Layer, check_arity
 from convcalc.layers import REGISTRY
 from convcalc.layers.base import LayerKind, Shape, check_dim, evaluate_value
+from convcalc.names import IDENTIFIER, LAYER_NAME
 from convcalc.schema import loader
 from convcalc.schema.loader import YList, YMap
 
@@ -60,7 +60,6 @@ TOP_KEYS = {
 LAYER_KEYS = {"op", "name", "from", "repeat", "when", "norm", "act"}
 BLOCK_USE_KEYS = {"block", "name", "from", "repeat", "when", "args", "table"}
 BUILTINS = ("i", "c_in", "h_in", "w_in")
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -282,7 +281,7 @@ class Expander:
                 raise self._locate(e, variables, name, None) from None
 
     def _check_var_name(self, name: str, node: Any) -> None:
-        if not NAME_RE.match(name) or "-" in name or name.startswith("__"):
+        if not IDENTIFIER.match(name) or name.startswith("__"):
             raise self.error(f"{name!r} is not a valid name", node, name)
         if name in BUILTINS:
             raise self.error(f"{name!r} is a built-in name ({', '.join(BUILTINS)})", node, name)
@@ -353,7 +352,7 @@ class Expander:
         if not isinstance(blocks, YMap):
             raise self.error("'blocks' must map block names to definitions", doc, "blocks")
         for name, body in blocks.items():
-            if not NAME_RE.match(name):
+            if not LAYER_NAME.match(name):
                 raise self.error(f"{name!r} is not a valid block name", blocks, name)
             self._check_length(name, blocks, name)
             if name in self.blocks:
@@ -441,7 +440,7 @@ class Expander:
         if "name" not in entry:
             return scope.auto_name(base)
         name = entry["name"]
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not LAYER_NAME.match(name):
             raise self.error(
                 f"layer name {name!r} is not valid",
                 entry,
@@ -590,7 +589,9 @@ class Expander:
         kind = REGISTRY.get(op) if isinstance(op, str) else None
         if kind is None:
             named = entry.get("name")
-            layer = scope.full(named) if isinstance(named, str) and NAME_RE.match(named) else None
+            layer = (
+                scope.full(named) if isinstance(named, str) and LAYER_NAME.match(named) else None
+            )
             raise self._unknown_op(op, entry, "op", layer)
         base = self._name(entry, scope, op)
         count = self._repeat(entry, scope.env, scope.full(base))

@@ -9,13 +9,13 @@ documents too large to compose quickly are refused instead of expanded (docs/lim
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from convcalc.errors import InputFileError, LimitError, SpecError
+from convcalc.names import BUNDLED_NAME
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_YAML_NODES = 50_000  # as written, and again after expanding aliases
@@ -23,7 +23,6 @@ MAX_NESTING = 100  # levels of lists and mappings
 MAX_INT_DIGITS = 100  # characters of one integer literal
 
 _BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z")
 
 
 class YMap(dict):
@@ -75,7 +74,7 @@ def resolve(arch: str, base: Path | None = None) -> Path:
     if path.is_file():
         return path
     name = arch[:-5] if arch.endswith(".yaml") else arch
-    if _NAME_RE.match(name) and ".." not in name:
+    if BUNDLED_NAME.match(name) and ".." not in name:
         candidate = architectures_dir() / f"{name}.yaml"
         if candidate.is_file():
             return candidate

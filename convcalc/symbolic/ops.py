@@ -9,7 +9,6 @@ papers write (alpha * C instead of make_divisible(alpha * C, 8)).
 
 from __future__ import annotations
 
-import re
 import sys
 from fractions import Fraction
 from functools import lru_cache
@@ -20,14 +19,13 @@ import sympy
 from convcalc import num
 from convcalc.context import current
 from convcalc.errors import ExprError
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+from convcalc.names import IDENTIFIER
 
 
 def symbol(name: str, kind: str) -> sympy.Symbol:
     """A positive symbol for a free parameter: ``int`` (counts, sizes), ``even`` (a size
     that halves exactly) or ``real`` (multipliers)."""
-    if not _NAME.match(name):  # names are validated by the loader; never trust text here
+    if not IDENTIFIER.match(name):  # names are validated by the loader; never trust text here
         raise ExprError(f"{name!r} is not a valid parameter name")
     if kind == "real":
         return sympy.Symbol(name, positive=True)

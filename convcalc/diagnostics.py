@@ -1,0 +1,95 @@
+"""Findings about a file: an error that stops it, or a warning about its design, and the
+``convcalc.validation/1`` document they make (docs/validate.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from convcalc.errors import ConvcalcError, ExitCode
+
+SCHEMA = "convcalc.validation/1"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: an error that stops the file, or a warning about its design.
+
+    ``code`` is the error kind (``spec``, ``expression``, ``shape``, ``limit``, ``file``,
+    ``usage``) or the rule name of a warning; ``reference`` cites the argument a warning
+    rests on."""
+
+    code: str
+    severity: str  # "error" or "warning"
+    file: str | None
+    line: int | None
+    layer: str | None
+    message: str
+    hint: str | None = None
+    reference: str | None = None
+    exit_code: int = 0  # what an error makes the command exit with (0 for warnings)
+
+    @classmethod
+    def from_error(cls, err: ConvcalcError, file: str | None = None) -> Diagnostic:
+        return cls(
+            code=err.kind,
+            severity="error",
+            file=err.file or file,
+            line=err.line,
+            layer=err.layer,
+            message=err.message,
+            hint=err.hint,
+            exit_code=int(err.code),
+        )
+
+    def where(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file + (f":{self.line}" if self.line else ""))
+        if self.layer:
+            parts.append(f"layer '{self.layer}'")
+        return ": ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.where()
+        text = f"{where}: " if where else ""
+        text += f"{self.severity}[{self.code}]: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        if self.reference:
+            text += f"\n  see: {self.reference}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "layer": self.layer,
+            "message": self.message,
+            "hint": self.hint,
+            "reference": self.reference,
+        }
+
+
+def exit_code(diagnostics: Iterable[Diagnostic]) -> int:
+    """0 when there is no error (warnings never fail), else the first error's exit code."""
+    for d in diagnostics:
+        if d.severity == "error":
+            return d.exit_code or int(ExitCode.SPEC)
+    return int(ExitCode.OK)
+
+
+def to_json(diagnostics: Sequence[Diagnostic], source: str) -> dict[str, Any]:
+    """The ``convcalc.validation/1`` document for ``convcalc validate --format json``."""
+    errors = sum(d.severity == "error" for d in diagnostics)
+    return {
+        "schema": SCHEMA,
+        "source": source,
+        "valid": errors == 0,
+        "errors": errors,
+        "warnings": len(diagnostics) - errors,
+        "diagnostics": [d.to_dict() for d in diagnostics],
+    }

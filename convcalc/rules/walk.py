@@ -1,0 +1,72 @@
+"""What the design rules share: the graph with its lookups, and the kinds' facts in the
+form the rules ask them (sliding windows, channel sources)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convcalc import num
+from convcalc.diagnostics import Diagnostic
+from convcalc.graph import Graph, Layer
+from convcalc.layers.base import Window
+
+Found = tuple[int, Diagnostic]  # (index of the layer named, the warning)
+
+
+def concrete(*values: Any) -> bool:
+    """Whether every value is an exact number (rules that need numbers skip the rest)."""
+    return all(num.is_concrete(v) and not isinstance(v, float) for v in values)
+
+
+class Walk:
+    """The graph with lookups the rules share."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.layers = graph.layers
+        self.index = {layer.name: i for i, layer in enumerate(graph.layers)}
+        self.by_name = {layer.name: layer for layer in graph.layers}
+        self.readers: dict[str, list[Layer]] = {}
+        for layer in graph.layers:
+            for src in layer.inputs:
+                self.readers.setdefault(src, []).append(layer)
+
+    def source(self, layer: Layer) -> Layer | None:
+        """The layer a single-input layer reads (None for the network input)."""
+        return self.by_name.get(layer.inputs[0]) if len(layer.inputs) == 1 else None
+
+    def input_shape(self, layer: Layer) -> tuple[Any, ...]:
+        return self.graph.shapes[layer.inputs[0]]
+
+    def in_shapes(self, layer: Layer) -> list[tuple[Any, ...]]:
+        return [self.graph.shapes[s] for s in layer.inputs]
+
+    def window(self, layer: Layer) -> Window | None:
+        """The concrete sliding window of a layer on a feature map, or None."""
+        if len(layer.shape) != 3:
+            return None
+        w = layer.kind.window(layer.args)
+        if w is None or not concrete(*w.kernel, *w.stride, *w.dilation):
+            return None
+        return w
+
+    def channel_source(self, layer: Layer, channel: int) -> int | None:
+        """The input channel a channel-local layer's output ``channel`` comes from (None
+        when the layer mixes channels)."""
+        return layer.kind.channel_source(layer.args, self.in_shapes(layer), layer.shape, channel)
+
+    def depthwise(self, layer: Layer) -> bool:
+        return len(layer.inputs) == 1 and layer.kind.depthwise(layer.args, self.in_shapes(layer))
+
+    def grouped(self, layer: Layer) -> int:
+        if len(layer.inputs) != 1:
+            return 0
+        return layer.kind.grouped(layer.args, self.in_shapes(layer))
+
+    def diagnostic(
+        self, layer: Layer, code: str, message: str, reference: str, hint: str | None = None
+    ) -> Found:
+        file = layer.file or self.graph.file
+        return self.index[layer.name], Diagnostic(
+            code, "warning", file, layer.line, layer.name, message, hint, reference
+        )
