@@ -132,8 +132,126 @@ MERGES = {
 }
 
 
+# What each kind says about itself beyond its counts, checked on its CASES/MERGES example:
+# (device cost class, flags). Flags: view (no copy), value (per-value function), nonlinear,
+# position (each output position reads only the same input position), channel (output
+# channel c reads input channel c alone), window (a sliding window the dilation rules see).
+FACTS = {
+    "conv": ("conv", "window"),  # its example is a dense 3x3; see test_cost_class_of_convs
+    "dwconv": ("grouped", "window"),
+    "deconv": ("conv", ""),
+    "deform_conv": ("conv", ""),
+    "local_conv": ("conv", "window"),
+    "tiled_conv": ("conv", "window"),
+    "table_conv": ("conv", "window"),
+    "shift": ("elementwise", "channel"),
+    "maxpool": ("elementwise", "channel window"),
+    "avgpool": ("elementwise", "channel window"),
+    "global_avgpool": ("elementwise", "channel"),
+    "global_maxpool": ("elementwise", "channel"),
+    "adaptive_avgpool": ("elementwise", "channel"),
+    "upsample": ("elementwise", "channel"),
+    "linear": ("linear", ""),
+    "flatten": ("view", "view"),
+    "reshape": ("view", "view"),
+    "slice": ("view", "view"),
+    "identity": ("view", "view value position channel"),
+    "dropout": ("view", "view value position channel"),
+    "channel_shuffle": ("elementwise", "position"),
+    "bn": ("elementwise", "value position channel"),
+    "lrn": ("elementwise", "position"),
+    "softmax": ("elementwise", ""),
+    "add": ("elementwise", ""),
+    "concat": ("elementwise", ""),
+    "multiply": ("elementwise", ""),
+}
+ACTIVATIONS = ("elementwise", "value nonlinear position channel")
+
+
 def test_every_kind_has_a_hand_checked_case() -> None:
     assert set(CASES) | set(MERGES) == set(REGISTRY)
+
+
+def _example(op: str) -> str:
+    """The example layer of ``op`` as the analysis sees it (kind, args, input shapes)."""
+
+    if op in MERGES:
+        yaml = "input: [4, 3, 3]\nlayers:\n  - {op: identity, name: a}\n"
+        yaml += f"  - {{op: identity, name: b, from: input}}\n  - {MERGES[op][0][:-1]}, name: x}}\n"
+    else:
+        shape, spec = CASES[op][:2]
+        yaml = f"input: {shape}\nlayers:\n  - {spec[:-1]}, name: x}}\n"
+    return yaml
+
+
+@pytest.mark.parametrize("op", sorted(REGISTRY))
+def test_every_kind_states_its_facts(op: str, tmp_path) -> None:
+    from convcalc import api
+    from convcalc.layers.base import COST_CLASSES
+
+    path = tmp_path / "net.yaml"
+    path.write_text(_example(op))
+    graph = api.load(path)
+    layer = next(x for x in graph.layers if x.name == "x")
+    kind, args = layer.kind, layer.args
+    xs = [graph.shapes[s] for s in layer.inputs]
+    category = REGISTRY[op].category
+    cost, flags = FACTS.get(op, ACTIVATIONS if category == "activation" else ("?", ""))
+    assert op in FACTS or category == "activation", f"write the facts of {op!r} in FACTS"
+    flags = set(flags.split())
+    assert cost in COST_CLASSES
+    assert kind.cost_class(args, xs) == cost
+    assert kind.is_view == ("view" in flags)
+    assert kind.per_value == ("value" in flags)
+    assert kind.nonlinearity == ("nonlinear" in flags)
+    assert kind.position_local == ("position" in flags)
+    assert kind.channel_local == ("channel" in flags)
+    assert (kind.window(args) is not None) == ("window" in flags)
+    if kind.channel_local:
+        assert kind.channel_source(args, xs, layer.shape, 1) == 1
+    for name, arg in kind.args.items():  # explain names each value of an argument once
+        width = {"int": 1, "pair": 2, "padding": 4}.get(arg.type)
+        assert not arg.symbols or len(arg.symbols) == width, f"{op}.{name}"
+
+
+def test_cost_class_of_convs() -> None:
+    """A dense k x k conv, a 1x1 conv and a grouped conv are three device classes."""
+    conv = REGISTRY["conv"]
+    fmap = [(96, 56, 56)]
+    assert conv.cost_class(conv.bind({"out": 64, "k": 3}, {}), fmap) == "conv"
+    assert conv.cost_class(conv.bind({"out": 64, "k": 1}, {}), fmap) == "conv1x1"
+    assert conv.cost_class(conv.bind({"out": 64, "k": 3, "groups": 32}, {}), fmap) == "grouped"
+
+
+def test_channel_sources_by_hand() -> None:
+    # ShuffleNet's shuffle of 8 channels in 4 groups of 2: output c is input
+    # (c mod 4) * 2 + c // 4, so outputs 0..7 read 0, 2, 4, 6, 1, 3, 5, 7.
+    shuffle = REGISTRY["channel_shuffle"]
+    args = shuffle.bind({"groups": 4}, {})
+    x = [(8, 2, 2)]
+    assert [shuffle.channel_source(args, x, x[0], c) for c in range(8)] == [0, 2, 4, 6, 1, 3, 5, 7]
+    # A depthwise conv with multiplier 2: outputs 2c and 2c + 1 read input c.
+    dw = REGISTRY["dwconv"]
+    args = dw.bind({"k": 3, "multiplier": 2}, {})
+    assert [dw.channel_source(args, [(4, 8, 8)], (8, 6, 6), c) for c in range(8)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+    ]
+    # A conv with groups = C_in is depthwise; a dense conv mixes every channel.
+    conv = REGISTRY["conv"]
+    assert (
+        conv.channel_source(
+            conv.bind({"out": 8, "k": 3, "groups": 4}, {}), [(4, 8, 8)], (8, 6, 6), 5
+        )
+        == 2
+    )
+    assert conv.channel_source(conv.bind({"out": 8, "k": 3}, {}), [(4, 8, 8)], (8, 6, 6), 5) is None
 
 
 def test_every_kind_documents_itself() -> None:
