@@ -11,7 +11,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes; documented in docs/errors.md."""
+    """Process exit codes; documented in docs/cli.md (section "Exit codes")."""
 
     OK = 0
     SPEC = 1  # the architecture, an expression or a value is wrong
