@@ -308,11 +308,12 @@ def validate(
     """Check a file without printing an analysis: errors, then design warnings (for CI)."""
 
     def body() -> None:
-        from convcalc import lint
+        from convcalc import api
+        from convcalc.diagnostics import exit_code
 
-        diagnostics = lint.validate(arch, _params(None, None, sets), warnings=not no_warnings)
+        diagnostics = api.validate(arch, _params(None, None, sets), warnings=not no_warnings)
         sys.stdout.write(_renderer(fmt).diagnostics(diagnostics, arch))
-        code = lint.exit_code(diagnostics)
+        code = exit_code(diagnostics)
         if code:
             raise typer.Exit(code)
 
@@ -356,16 +357,15 @@ def sweep(
     def body() -> None:
         from convcalc import api
         from convcalc.render.progress import progress
-        from convcalc.sweep import parse_values
 
         grid: dict[str, list[Any]] = {}
         if alpha:
-            grid["alpha"] = parse_values(alpha)
+            grid["alpha"] = api.parse_values(alpha)
         if rho:
-            grid["rho"] = parse_values(rho)
+            grid["rho"] = api.parse_values(rho)
         for item in vary or []:
             name, values = api.parse_assignment(item)
-            grid[name] = parse_values(values)
+            grid[name] = api.parse_values(values)
         fixed = _params(None, None, sets)
         with progress(sys.stderr.isatty()) as tick:
             result = api.sweep(

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from convcalc.api import ArchInfo
     from convcalc.compare import Comparison
     from convcalc.devices import Budget, DeviceEstimate, DeviceProfile
+    from convcalc.diagnostics import Diagnostic
     from convcalc.explain import Explanation
     from convcalc.layers.base import LayerKind
-    from convcalc.lint import Diagnostic
     from convcalc.report import Report
     from convcalc.sweep import Sweep
 

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from convcalc.api import ArchInfo
     from convcalc.compare import Comparison
     from convcalc.devices import DeviceEstimate, DeviceProfile, LayerTime
+    from convcalc.diagnostics import Diagnostic
     from convcalc.explain import Explanation, Step
     from convcalc.layers.base import LayerKind
-    from convcalc.lint import Diagnostic
     from convcalc.report import LayerRow, Report
     from convcalc.sweep import Sweep
 
