@@ -10,6 +10,8 @@ from typing import Any
 from convcalc.errors import ConvcalcError, ExitCode
 
 SCHEMA = "convcalc.validation/1"
+#: The fields of a diagnostic in the JSON document and the CSV columns, in order.
+FIELDS = ("code", "severity", "file", "line", "layer", "message", "hint", "reference")
 
 
 @dataclass(frozen=True)
@@ -43,35 +45,8 @@ class Diagnostic:
             exit_code=int(err.code),
         )
 
-    def where(self) -> str:
-        parts = []
-        if self.file:
-            parts.append(self.file + (f":{self.line}" if self.line else ""))
-        if self.layer:
-            parts.append(f"layer '{self.layer}'")
-        return ": ".join(parts)
-
-    def __str__(self) -> str:
-        where = self.where()
-        text = f"{where}: " if where else ""
-        text += f"{self.severity}[{self.code}]: {self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        if self.reference:
-            text += f"\n  see: {self.reference}"
-        return text
-
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "file": self.file,
-            "line": self.line,
-            "layer": self.layer,
-            "message": self.message,
-            "hint": self.hint,
-            "reference": self.reference,
-        }
+        return {key: getattr(self, key) for key in FIELDS}
 
 
 def exit_code(diagnostics: Iterable[Diagnostic]) -> int:

@@ -19,24 +19,26 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
-from convcalc import api, lint
+from convcalc import api, diagnostics, rules
 from convcalc.analysis import analyze
 from convcalc.cli import app
 from convcalc.errors import ExitCode
+from convcalc.render import table
 from convcalc.schema import loader
 from convcalc.schema.expand import expand
+from convcalc.validate import validate
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "bad_inputs"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def warnings_of(text: str) -> list[lint.Diagnostic]:
+def warnings_of(text: str) -> list[diagnostics.Diagnostic]:
     graph = expand(loader.load_yaml(textwrap.dedent(text), "net.yaml"), "net.yaml", "net.yaml")
-    return lint.lint(graph, analyze(graph))
+    return rules.lint(graph, analyze(graph))
 
 
-def codes(diagnostics: list[lint.Diagnostic]) -> list[tuple[str, str | None]]:
+def codes(diagnostics: list[diagnostics.Diagnostic]) -> list[tuple[str, str | None]]:
     return [(d.code, d.layer) for d in diagnostics]
 
 
@@ -44,7 +46,7 @@ def codes(diagnostics: list[lint.Diagnostic]) -> list[tuple[str, str | None]]:
 
 
 def test_hdc_2_2_2_grids_and_hdc_1_2_5_does_not() -> None:
-    grid = lint.validate("blocks/hdc_2_2_2")
+    grid = validate("blocks/hdc_2_2_2")
     assert codes(grid) == [("gridding", "rate2.2.conv")]
     (d,) = grid
     assert d.severity == "warning" and d.exit_code == 0
@@ -52,7 +54,7 @@ def test_hdc_2_2_2_grids_and_hdc_1_2_5_does_not() -> None:
     assert "common factor 2" in d.message
     assert "Wang et al." in d.reference and "WACV 2018" in d.reference
     assert d.file == "blocks/hdc_2_2_2" and d.line == 15  # the repeated layer's line
-    assert lint.validate("blocks/hdc_1_2_5") == []
+    assert validate("blocks/hdc_1_2_5") == []
 
 
 # --- dilation rules against brute force ---------------------------------------------------
@@ -177,13 +179,13 @@ def test_relu_after_the_narrow_projection_is_flagged() -> None:
     assert warnings_of(INVERTED.format(out=24, act="none")) == []
     # A pointwise conv that widens after the depthwise one (MobileNet v1) is not a bottleneck.
     assert warnings_of(INVERTED.format(out=288, act="relu6")) == []
-    assert lint.validate("blocks/inverted_residual") == []
-    assert lint.validate("mobilenet_v2") == []
+    assert validate("blocks/inverted_residual") == []
+    assert validate("mobilenet_v2") == []
 
 
 def test_a_resnet_bottleneck_is_not_a_linear_bottleneck() -> None:
     # 1x1 256 -> 64 + relu reads the block input, not a depthwise conv: no warning.
-    assert lint.validate("blocks/bottleneck_1x1") == []
+    assert validate("blocks/bottleneck_1x1") == []
 
 
 # --- ShuffleNet's cross-group flow --------------------------------------------------------
@@ -206,10 +208,10 @@ def test_stacked_group_convs_without_a_shuffle_are_flagged() -> None:
     assert warnings_of(GROUPS.format(g1=3, g2=3, out2=24, middle=shuffled)) == []
     dense = "  - {op: conv, out: 24, k: 1, name: mix}\n"
     assert warnings_of(GROUPS.format(g1=3, g2=3, out2=24, middle=dense)) == []
-    assert lint.validate("blocks/shufflenet_unit_s1") == []
-    assert lint.validate("blocks/igc") == []
+    assert validate("blocks/shufflenet_unit_s1") == []
+    assert validate("blocks/igc") == []
     # AlexNet's towers: conv4 and conv5 both split in 2 with nothing between.
-    assert codes(lint.validate("alexnet")) == [("no-cross-group-flow", "conv5.conv")]
+    assert codes(validate("alexnet")) == [("no-cross-group-flow", "conv5.conv")]
 
 
 def depends(c: int, g1: int, g2: int, shuffle: int | None, multiplier: int) -> list[set[int]]:
@@ -341,11 +343,11 @@ EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text())
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_validate_reports_each_bad_input_as_one_error(name: str) -> None:
     expected = EXPECTED[name]
-    found = lint.validate(CORPUS / name)
+    found = validate(CORPUS / name)
     assert len(found) == 1
     (d,) = found
     assert d.severity == "error"
-    assert d.exit_code == expected["exit"] == lint.exit_code(found)
+    assert d.exit_code == expected["exit"] == diagnostics.exit_code(found)
     assert d.line == expected["line"]
     assert d.layer == expected["layer"]
     assert expected["message"] in d.message or expected["message"] in (d.hint or "")
@@ -355,16 +357,16 @@ def test_validate_reports_each_bad_input_as_one_error(name: str) -> None:
 
 def test_every_bundled_architecture_validates() -> None:
     for name in loader.bundled_names():
-        found = lint.validate(name)
+        found = validate(name)
         assert [d for d in found if d.severity == "error"] == [], name
-        assert lint.exit_code(found) == ExitCode.OK
+        assert diagnostics.exit_code(found) == ExitCode.OK
 
 
 def test_json_document_and_text_form(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("input: [3, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 9, name: big}\n")
-    found = lint.validate(bad)
-    doc = lint.to_json(found, str(bad))
+    found = validate(bad)
+    doc = diagnostics.to_json(found, str(bad))
     assert json.loads(json.dumps(doc)) == doc  # plain JSON
     assert doc["schema"] == "convcalc.validation/1"
     assert (doc["valid"], doc["errors"], doc["warnings"]) == (False, 1, 0)
@@ -385,10 +387,12 @@ def test_json_document_and_text_form(tmp_path: Path) -> None:
         3,
         "big",
     )
-    assert str(found[0]).startswith(f"{bad}:3: layer 'big': error[shape]: kernel 9 is larger")
-    good = lint.to_json(lint.validate("blocks/hdc_2_2_2"), "blocks/hdc_2_2_2")
+    assert table.diagnostics(found, str(bad)).startswith(
+        f"{bad}:3: layer 'big': error[shape]: kernel 9 is larger"
+    )
+    good = diagnostics.to_json(validate("blocks/hdc_2_2_2"), "blocks/hdc_2_2_2")
     assert (good["valid"], good["errors"], good["warnings"]) == (True, 0, 1)
-    assert lint.exit_code([]) == 0
+    assert diagnostics.exit_code([]) == 0
 
 
 def test_warnings_in_an_imported_block_name_the_library(tmp_path: Path) -> None:
@@ -400,16 +404,16 @@ def test_warnings_in_an_imported_block_name_the_library(tmp_path: Path) -> None:
     )
     net = tmp_path / "net.yaml"
     net.write_text("imports: [lib.yaml]\ninput: [4, 32, 32]\nlayers:\n  - {block: grid, name: g}\n")
-    (d,) = lint.validate(net)
+    (d,) = validate(net)
     assert (d.code, d.layer, d.file, d.line) == ("gridding", "g.b", str(lib.resolve()), 5)
 
 
 def test_validate_takes_parameters_and_bundled_names() -> None:
-    assert lint.validate("mobilenet_v2", {"alpha": "0.5"}) == []
-    (d,) = lint.validate("mobilenet_v2", {"width": "2"})
+    assert validate("mobilenet_v2", {"alpha": "0.5"}) == []
+    (d,) = validate("mobilenet_v2", {"width": "2"})
     assert (d.code, d.exit_code) == ("usage", ExitCode.USAGE)
     graph = api.load("vgg16")
-    assert lint.lint(graph) == []  # no report: the field rule is skipped, nothing else fires
+    assert rules.lint(graph) == []  # no report: the field rule is skipped, nothing else fires
 
 
 # --- docs/validate.md stays true ----------------------------------------------------------
@@ -424,30 +428,30 @@ def test_validate_page_shows_what_the_library_prints(monkeypatch) -> None:
     examples = re.findall(r"^\$ convcalc validate (\S+)\n((?:(?!\$ |```).*\n)+)", text, re.M)
     assert len(examples) >= 2
     for source, shown in examples:
-        assert lint.to_text(lint.validate(source), source) == shown, source
+        assert table.diagnostics(validate(source), source) == shown, source
         result = CliRunner().invoke(app, ["validate", source])
         assert result.stdout == shown, source
-        assert result.exit_code == lint.exit_code(lint.validate(source))
+        assert result.exit_code == diagnostics.exit_code(validate(source))
     (document,) = re.findall(r"```json\n(.*?)```", text, re.S)
     source = json.loads(document)["source"]
-    assert json.loads(document) == lint.to_json(lint.validate(source), source)
+    assert json.loads(document) == diagnostics.to_json(validate(source), source)
 
 
 @pytest.mark.skipif(not VALIDATE_DOC.is_file(), reason="docs are not beside the tests")
 def test_validate_page_documents_every_rule() -> None:
     text = VALIDATE_DOC.read_text()
-    rules = {
+    codes = {
         "gridding",
         "dilation-gap",
         "rf-outgrows-input",
         "relu-after-linear-bottleneck",
         "no-cross-group-flow",
     }
-    assert set(re.findall(r"^### `([a-z-]+)`", text, re.M)) == rules
-    assert rules <= set(re.findall(r"``([a-z-]+)``", lint.__doc__ or ""))
+    assert set(re.findall(r"^### `([a-z-]+)`", text, re.M)) == codes
+    assert codes <= set(re.findall(r"``([a-z-]+)``", rules.__doc__ or ""))
 
 
 def test_text_summary_counts() -> None:
-    assert lint.to_text([], "net.yaml") == "net.yaml: valid\n"
-    two = lint.validate("blocks/hdc_2_2_2") * 2
-    assert lint.to_text(two, "x").endswith("x: valid, 2 warnings\n")
+    assert table.diagnostics([], "net.yaml") == "net.yaml: valid\n"
+    two = validate("blocks/hdc_2_2_2") * 2
+    assert table.diagnostics(two, "x").endswith("x: valid, 2 warnings\n")

@@ -38,7 +38,10 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
             if node.level:
                 up = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*up, base] if base else up)
-            targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            # ``from pkg import mod`` depends on the submodule; ``from mod import name``
+            # on the module itself.
+            subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
+            targets = subs if len(subs) == len(node.names) else [base, *subs]
         for t in targets:
             if t in known and t != name:
                 out.add(t)

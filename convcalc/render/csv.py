@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from convcalc import num
+from convcalc.diagnostics import FIELDS
 from convcalc.render import rows as cells
 from convcalc.render.text import fold, formula, plain, shape
 
@@ -215,8 +216,5 @@ def kinds(items: Sequence[LayerKind]) -> str:
 def diagnostics(items: Sequence[Diagnostic], source: str) -> str:
     """One row per diagnostic with the JSON's fields (the file's verdict is the exit
     code)."""
-    rows = [
-        ["" if getattr(d, k) is None else getattr(d, k) for k in cells.DIAGNOSTIC_KEYS]
-        for d in items
-    ]
-    return _csv(cells.DIAGNOSTIC_KEYS, rows)
+    rows = [["" if getattr(d, k) is None else getattr(d, k) for k in FIELDS] for d in items]
+    return _csv(FIELDS, rows)

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from convcalc.report import Report
     from convcalc.sweep import Sweep
 
-VALIDATION_SCHEMA = "convcalc.validation/1"
-
 
 def _dump(doc: Any) -> str:
     return json.dumps(doc, indent=2) + "\n"
@@ -107,13 +105,6 @@ def kinds(items: Sequence[LayerKind]) -> str:
 def diagnostics(items: Sequence[Diagnostic], source: str) -> str:
     """The ``convcalc.validation/1`` document: the verdict, the counts and every
     diagnostic."""
-    errors, warnings = cells.diagnostic_counts(items)
-    doc = {
-        "schema": VALIDATION_SCHEMA,
-        "source": source,
-        "valid": errors == 0,
-        "errors": errors,
-        "warnings": warnings,
-        "diagnostics": [{k: getattr(d, k) for k in cells.DIAGNOSTIC_KEYS} for d in items],
-    }
-    return _dump(doc)
+    from convcalc.diagnostics import to_json
+
+    return _dump(to_json(items, source))

@@ -473,8 +473,6 @@ def argument_rows(kind: LayerKind) -> list[tuple[str, str, str]]:
 # ---------------------------------------------------------------------------------------
 # Validation diagnostics
 
-DIAGNOSTIC_KEYS = ("code", "severity", "file", "line", "layer", "message", "hint", "reference")
-
 
 def diagnostic_where(d: Diagnostic) -> str:
     """'net.yaml:15: layer 'conv2'', or '' when the diagnostic has no place."""
