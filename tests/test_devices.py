@@ -474,27 +474,24 @@ def test_vgg16_over_the_mobile_setting() -> None:
 
 
 def test_renderers(tiny: Report, tmp_path: Path) -> None:
-    from rich.console import Console
-
-    from convcalc.render import device as render
+    from convcalc.compare import Comparison, parse_item
+    from convcalc.render import csv, markdown, table
 
     est = estimate(tiny, load_profile(path=toy(tmp_path)))
-    console = Console(record=True, width=200)
-    render.print_device_report(console, tiny, est)
-    render.print_devices(console, list_profiles())
-    render.print_device_comparison(console, [(tiny, est), (tiny, est)])
-    text = console.export_text()
+    text = table.report(tiny, None, est) + table.devices(list_profiles())
+    pair = Comparison([parse_item("a"), parse_item("b")], [tiny, tiny])
+    text += table.comparison(pair, None, [est, est])
     assert "bound" in text and "share" in text and "verdict on toy" in text
     assert all(name in text for name in REQUIRED)
-    md = render.device_markdown(tiny, est)
+    md = markdown.report(tiny, None, est)
     assert "| layer | type | output | MACs | time | bound | share |" in md
     assert "4.68 us" in md  # pw, from the hand calculation above
-    assert render.devices_markdown(list_profiles()).count("\n") >= len(REQUIRED) + 2
-    assert render.device_csv(tiny, est).splitlines()[0].startswith("name,type")
+    assert markdown.devices(list_profiles()).count("\n") >= len(REQUIRED) + 2
+    assert csv.report(tiny, None, est).splitlines()[0].startswith("name,type")
 
 
 def test_seconds_format() -> None:
-    from convcalc.render.device import seconds
+    from convcalc.render.text import seconds
 
     assert seconds(4.68e-6) == "4.68 us"
     assert seconds(0.075) == "75 ms"

@@ -27,14 +27,15 @@ from calibration.stats import (
 )
 from convcalc.devices import DeviceProfile, list_profiles
 from convcalc.devices.schema import (
-    _KEYS,
     BUDGET_KEYS,
     DEFAULT_EFFICIENCY,
     DEFAULT_OVERHEAD_S,
     EFFICIENCY_KEYS,
+    FIELDS,
     figure_paths,
 )
-from convcalc.render.device import devices_markdown, rate
+from convcalc.render.markdown import devices as devices_markdown
+from convcalc.render.text import rate
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "devices.md"
 BEGIN = "# calibrated: begin (written by benchmarks/calibrate.py)"
@@ -188,7 +189,7 @@ calibration below checks whether they order networks better than MACs do.
 
 
 def _profile_files() -> list[str]:
-    fields = _md(("field", "meaning"), [(f"`{k}`", v) for k, v in _KEYS.items()])
+    fields = _md(("field", "meaning"), [(f"`{k}`", v) for k, v in FIELDS.items()])
     return [
         "## Profile files",
         "",

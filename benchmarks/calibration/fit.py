@@ -21,7 +21,12 @@ from dataclasses import dataclass
 
 from calibration.data import Row
 from convcalc.devices import DeviceProfile, estimate
-from convcalc.devices.schema import DEFAULT_EFFICIENCY, DEFAULT_OVERHEAD_S, EFFICIENCY_KEYS, _family
+from convcalc.devices.schema import (
+    DEFAULT_EFFICIENCY,
+    DEFAULT_OVERHEAD_S,
+    EFFICIENCY_KEYS,
+    efficiency_family,
+)
 
 PARAMS = (*EFFICIENCY_KEYS, "overhead_s")
 BOUNDS = {k: (0.005, 1.0) for k in EFFICIENCY_KEYS} | {"overhead_s": (1e-7, 2e-3)}
@@ -32,7 +37,7 @@ RIDGE = 0.02
 
 def priors(profile: DeviceProfile) -> dict[str, float]:
     """The factors a profile of this class starts from (and is pulled towards)."""
-    family = _family(profile.device_class)
+    family = efficiency_family(profile.device_class)
     return {**DEFAULT_EFFICIENCY[family], "overhead_s": DEFAULT_OVERHEAD_S[family]}
 
 

@@ -78,7 +78,7 @@ DEFAULT_EFFICIENCY: dict[str, dict[str, float]] = {
 DEFAULT_OVERHEAD_S = {"gpu": 1e-5, "cpu": 2e-5, "mcu": 1e-4}
 
 #: Every field a profile may have, with its meaning (the table in docs/devices.md).
-_KEYS = {
+FIELDS = {
     SCHEMA_KEY: "schema version (1)",
     "name": "profile name, as given to --device",
     "title": "one-line description of the device",
@@ -131,7 +131,7 @@ def figure_paths(profile: DeviceProfile) -> Iterable[str]:
         yield f"budgets.{b.name}"
 
 
-def _family(device_class: str) -> str:
+def efficiency_family(device_class: str) -> str:
     """Which default efficiency set a class uses."""
     if device_class in ("gpu", "edge-gpu"):
         return "gpu"
@@ -241,7 +241,7 @@ class _Fields:
     def required(self, data: Any, key: str, why: str) -> Any:
         """A field the profile must set (itself or through its base)."""
         if data.get(key) is None:
-            raise self.fail(key, f"missing ({why})", self.doc, hint=f"{key}: {_KEYS[key]}")
+            raise self.fail(key, f"missing ({why})", self.doc, hint=f"{key}: {FIELDS[key]}")
         return data[key]
 
 
@@ -265,7 +265,7 @@ def build(doc: Any, shown: str, chain: tuple[str, ...], open_profile: Opener) ->
     peaks = _peaks(f, data)
     bandwidth, memory, sram, flash = _memory(f, data)
     _check_hardware(f, data, device_class, dtype, peaks)
-    family = _family(device_class)
+    family = efficiency_family(device_class)
     efficiency = _efficiency(f, data, family)
     overhead = _overhead(f, data, family)
     fused = _fused(f, data)
@@ -302,8 +302,8 @@ def _header(f: _Fields) -> str:
     otherwise surface as a confusing error about some other field. Returns the name."""
     doc = f.doc
     for key in doc:
-        if key not in _KEYS:
-            raise f.fail(key, "unknown field", doc, key, hint="fields are: " + ", ".join(_KEYS))
+        if key not in FIELDS:
+            raise f.fail(key, "unknown field", doc, key, hint="fields are: " + ", ".join(FIELDS))
     if SCHEMA_KEY not in doc:
         raise f.fail(
             SCHEMA_KEY,
