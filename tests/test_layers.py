@@ -257,6 +257,9 @@ def test_channel_sources_by_hand() -> None:
 def test_every_kind_documents_itself() -> None:
     for op, kind in REGISTRY.items():
         assert kind.doc, op
+        assert kind.flops_rule, f"{op} says how it counts FLOPs"
+        macs = 0 if op in MERGES else CASES[op][4]
+        assert bool(kind.macs_rule) == (macs > 0), f"{op}: a MACs rule exactly when it has MACs"
         for name, arg in kind.args.items():
             assert arg.doc, f"{op}.{name}"
 

@@ -42,6 +42,7 @@ for _op, (_flops, _why) in _FAMILY.items():
                 "op": _op,
                 "doc": f"{_op} activation; {_flops} FLOP/value ({_why})",
                 "flops_per_value": _flops,
+                "flops_rule": f"{_flops} ({_why})",
             },
         )
     )
@@ -52,6 +53,7 @@ class PReLU(Activation):
     op = "prelu"
     doc = "parametric ReLU: a learned slope (one, or one per channel); 2 FLOP/value"
     flops_per_value = 2
+    flops_rule = "2 (a comparison and a multiply)"
     args = {"per_channel": Arg("bool", "one slope per channel instead of one", default=False)}
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
@@ -63,5 +65,6 @@ class Softmax(Activation):
     op = "softmax"
     doc = "softmax over a vector: exp, sum and divide, 3 FLOP/value"
     flops_per_value = 3
+    flops_rule = "3 (exp, sum, divide)"
     # Every output reads every input: not a per-value function.
     per_value = nonlinearity = position_local = channel_local = False

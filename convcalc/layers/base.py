@@ -166,7 +166,8 @@ class LayerKind:
     - ``position_local``: each output position reads only the same input position (every
       ``per_value`` kind, and channel shuffles and cross-channel normalisations);
     - :meth:`window`, :meth:`channel_source`, :meth:`depthwise`, :meth:`grouped` and
-      :meth:`cost_class`, which depend on the arguments.
+      :meth:`cost_class`, which depend on the arguments;
+    - ``macs_rule`` and ``flops_rule``: the counting rules in words (docs/layers.md).
     """
 
     op: ClassVar[str]
@@ -180,6 +181,10 @@ class LayerKind:
     nonlinearity: ClassVar[bool] = False
     position_local: ClassVar[bool] = False
     channel_local: ClassVar[bool] = False  # output channel c reads input channel c alone
+    # The counting rules in words, for docs/layers.md: the multiply-accumulates (empty when
+    # the kind performs none) and the FLOPs, per output value unless stated.
+    macs_rule: ClassVar[str] = ""
+    flops_rule: ClassVar[str] = ""
 
     # --- binding ------------------------------------------------------------------------
 

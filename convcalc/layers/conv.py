@@ -94,6 +94,7 @@ class SlidingWindow(LayerKind):
     """Shared geometry of every kind that slides a k_h x k_w window."""
 
     category = "conv"
+    flops_rule = "2 x MACs, + 1 per output value with bias"
 
     def geometry(self, a: Args, x: Shape, ceil_mode: bool = False) -> tuple[Any, Any, tuple]:
         """(H_out, W_out, ((before_h, after_h), (before_w, after_w)))."""
@@ -171,6 +172,7 @@ def _divisible(c: Any, g: Any, what: str) -> None:
 class Conv(Grouped):
     op = "conv"
     doc = "2-D convolution (grouped, dilated, asymmetric kernels, optional bias)"
+    macs_rule = "H_out W_out C_out (C_in / groups) k_h k_w"
     args = {
         "out": OUT,
         "k": KERNEL,
@@ -208,6 +210,7 @@ class Conv(Grouped):
 class DepthwiseConv(SlidingWindow):
     op = "dwconv"
     doc = "depthwise convolution: one k_h x k_w filter per input channel (x multiplier)"
+    macs_rule = "H_out W_out C_out k_h k_w (C_out = multiplier x C_in)"
     args = {
         "k": KERNEL,
         "stride": STRIDE,
@@ -247,6 +250,10 @@ class DepthwiseConv(SlidingWindow):
 class TransposedConv(Grouped):
     op = "deconv"
     doc = "transposed (fractionally-strided) convolution: out = (i-1)s - 2p + d(k-1) + op + 1"
+    macs_rule = (
+        "H_in W_in C_in (C_out / groups) k_h k_w: every input value meets every tap of its "
+        "group's filters, whether or not the output padding crops the result"
+    )
     args = {
         "out": OUT,
         "k": KERNEL,
@@ -319,6 +326,14 @@ class TransposedConv(Grouped):
 class DeformableConv(Grouped):
     op = "deform_conv"
     doc = "deformable convolution (v1, or v2 with modulation), its offset conv included"
+    macs_rule = (
+        "the main conv, plus its offset-predicting conv (2 k_h k_w offset channels per "
+        "offset group, 3 k_h k_w with modulation)"
+    )
+    flops_rule = (
+        "2 x MACs, + 7 per sampled value (bilinear: 4 multiplies, 3 adds; 8 with "
+        "modulation), + the bias adds of both convs"
+    )
     args = {
         "out": OUT,
         "k": KERNEL,
@@ -367,6 +382,7 @@ class DeformableConv(Grouped):
 class LocallyConnected(SlidingWindow):
     op = "local_conv"
     doc = "locally connected layer: like conv, but every output position has its own weights"
+    macs_rule = "as conv: H_out W_out C_out C_in k_h k_w (each position its own weights)"
     args = {
         "out": OUT,
         "k": KERNEL,
@@ -393,6 +409,7 @@ class LocallyConnected(SlidingWindow):
 class TiledConv(SlidingWindow):
     op = "tiled_conv"
     doc = "tiled convolution: t_h x t_w kernel sets cycling over output positions"
+    macs_rule = "as conv: H_out W_out C_out C_in k_h k_w (each position its tile's weights)"
     args = {
         "out": OUT,
         "k": KERNEL,
@@ -420,6 +437,7 @@ class TiledConv(SlidingWindow):
 class TableConv(SlidingWindow):
     op = "table_conv"
     doc = "convolution with a connection table T (P x D): output p reads input d iff T[p][d]"
+    macs_rule = "H_out W_out K k_h k_w, K = the connection table's non-zeros"
     args = {
         "table": Arg("matrix", "P rows (outputs) of D columns (inputs), each 0 or 1"),
         "k": KERNEL,

@@ -16,6 +16,8 @@ from convcalc.layers.registry import register
 class Linear(LayerKind):
     op = "linear"
     doc = "fully connected layer on a vector: out x in weights (+ out biases)"
+    macs_rule = "in x out"
+    flops_rule = "2 x MACs, + 1 per output with bias"
     category = "linear"
     reduces_space = True
     args = {
@@ -43,6 +45,7 @@ class Linear(LayerKind):
 @register
 class Flatten(LayerKind):
     op = "flatten"
+    flops_rule = "0"
     doc = "C x H x W feature map to a vector of C*H*W features"
     category = "shape"
     reduces_space = True
@@ -58,6 +61,7 @@ class Flatten(LayerKind):
 @register
 class Reshape(LayerKind):
     op = "reshape"
+    flops_rule = "0"
     doc = "reshape to [N] or [C, H, W] with the same number of values"
     category = "shape"
     is_view = True
@@ -83,6 +87,7 @@ class Reshape(LayerKind):
 @register
 class ChannelShuffle(LayerKind):
     op = "channel_shuffle"
+    flops_rule = "0"
     doc = "ShuffleNet channel shuffle: reorder channels across groups; no cost"
     category = "shape"
     position_local = True
@@ -105,6 +110,7 @@ class ChannelShuffle(LayerKind):
 @register
 class Slice(LayerKind):
     op = "slice"
+    flops_rule = "0"
     doc = "channels [start, stop) of the input (ShuffleNet V2's channel split); no cost"
     category = "shape"
     is_view = True
@@ -129,6 +135,7 @@ class Slice(LayerKind):
 @register
 class Identity(LayerKind):
     op = "identity"
+    flops_rule = "0"
     doc = "passes its input through (an identity shortcut); no cost"
     category = "shape"
     is_view = per_value = position_local = channel_local = True
@@ -140,6 +147,7 @@ class Identity(LayerKind):
 @register
 class Dropout(LayerKind):
     op = "dropout"
+    flops_rule = "0"
     doc = "dropout; an identity at inference, so no cost"
     category = "shape"
     is_view = per_value = position_local = channel_local = True

@@ -24,6 +24,7 @@ def _same(a: object, b: object) -> bool:
 class Merge(LayerKind):
     category = "merge"
     inputs = (2, None)
+    flops_rule = "n - 1 for n inputs"
 
 
 @register
@@ -71,6 +72,7 @@ class Multiply(Merge):
 class Concat(Merge):
     op = "concat"
     doc = "concatenation along channels (features, for vectors); no cost"
+    flops_rule = "0"
 
     def input_symbols(self, count: int) -> list[str]:
         # Inputs of different widths each get their own name: C_1 + C_2 + ...

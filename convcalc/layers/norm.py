@@ -15,6 +15,7 @@ class BatchNorm(LayerKind):
     doc = "batch norm: 2 params per channel (scale, shift); 2 FLOPs per value at inference"
     category = "norm"
     per_value = position_local = channel_local = True
+    flops_rule = "2 (inference folds it to one multiply and one add)"
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         # Running mean and variance are buffers, not parameters; inference folds the
@@ -28,6 +29,7 @@ class LRN(LayerKind):
     doc = "local response normalisation across n channels; 2n + 3 FLOPs per value"
     category = "norm"
     position_local = True  # across channels only
+    flops_rule = "2n + 3 for a window of n (n squares, n - 1 adds, scale, add k, power, divide)"
     args = {
         "size": Arg("int", "channels n in each normalisation window", default=5, symbols=("n",))
     }

@@ -29,6 +29,7 @@ CEIL = Arg("bool", "round the output size up (PyTorch ceil_mode)", default=False
 class Pool(SlidingWindow):
     category = "pool"
     channel_local = True
+    macs_rule = ""
 
     def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
         return ELEMENTWISE
@@ -74,6 +75,7 @@ def _covers(size: int, k: int, d: int, before: int) -> bool:
 class MaxPool(Pool):
     op = "maxpool"
     doc = "max pooling; (k_h k_w - 1) comparisons per output value"
+    flops_rule = "k_h k_w - 1 comparisons"
     args = {
         "k": KERNEL,
         "stride": POOL_STRIDE,
@@ -90,6 +92,7 @@ class MaxPool(Pool):
 class AvgPool(Pool):
     op = "avgpool"
     doc = "average pooling; k_h k_w FLOPs (adds and one divide) per output value"
+    flops_rule = "k_h k_w (adds and a divide); + 2 with trainable"
     args = {
         "k": KERNEL,
         "stride": POOL_STRIDE,
@@ -112,6 +115,7 @@ class GlobalPool(LayerKind):
     category = "pool"
     reduces_space = True
     channel_local = True
+    flops_rule = "1 per input value"
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         c, _, _ = spatial(xs[0], self.op)
@@ -146,6 +150,7 @@ def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
 class AdaptiveAvgPool(LayerKind):
     op = "adaptive_avgpool"
     doc = "adaptive average pooling to a fixed output size (PyTorch's window rule)"
+    flops_rule = "the size of each output's window (PyTorch's windows), summed"
     category = "pool"
     channel_local = True
     args = {"size": Arg("pair", "output size s or [s_h, s_w]")}
@@ -185,6 +190,7 @@ class AdaptiveAvgPool(LayerKind):
 class Upsample(LayerKind):
     op = "upsample"
     doc = "upsampling by an integer scale or to a size; nearest (0 FLOPs) or bilinear (7/value)"
+    flops_rule = "nearest 0, bilinear 7 (4 multiplies, 3 adds)"
     category = "pool"
     channel_local = True
     args = {
@@ -226,6 +232,7 @@ class Upsample(LayerKind):
 class Shift(LayerKind):
     op = "shift"
     doc = "shift (Wu et al. 2018): each channel moved by up to k//2; zero params and FLOPs"
+    flops_rule = "0"
     category = "conv"
     channel_local = True
     args = {"k": Arg("pair", "shift kernel size (odd)", default=(3, 3))}

@@ -95,6 +95,8 @@ def kinds(items: Sequence[LayerKind]) -> str:
             "op": kind.op,
             "doc": kind.doc,
             "inputs": {"min": kind.inputs[0], "max": kind.inputs[1]},
+            "macs_rule": kind.macs_rule or None,
+            "flops_rule": kind.flops_rule,
             "args": [_argument(n, a) for n, a in kind.args.items()],
         }
         for kind in items
