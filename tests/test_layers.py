@@ -111,7 +111,8 @@ CASES = {
     "bn": ([32, 4, 4], "{op: bn}", (32, 4, 4), 64, 0, 1024),
     # AlexNet's LRN, n = 5: (2*5 + 3) = 13 FLOPs per value.
     "lrn": ([96, 55, 55], "{op: lrn, size: 5}", (96, 55, 55), 0, 0, 13 * 96 * 55 * 55),
-    # Per value: relu 1, relu6 2, leaky 2, sigmoid 4, tanh 5, hsigmoid 4, hswish 5, swish 5.
+    # Per value: relu 1, relu6 2, leaky 2, sigmoid 4, tanh 5, hsigmoid 4, hswish 5, swish 5,
+    # elu 4 (a comparison, exp, subtract 1, multiply by alpha): 4 * 18 values = 72.
     "relu": ([2, 3, 3], "{op: relu}", (2, 3, 3), 0, 0, 18),
     "relu6": ([2, 3, 3], "{op: relu6}", (2, 3, 3), 0, 0, 36),
     "leaky_relu": ([2, 3, 3], "{op: leaky_relu}", (2, 3, 3), 0, 0, 36),
@@ -120,6 +121,7 @@ CASES = {
     "hsigmoid": ([2, 3, 3], "{op: hsigmoid}", (2, 3, 3), 0, 0, 72),
     "hswish": ([2, 3, 3], "{op: hswish}", (2, 3, 3), 0, 0, 90),
     "swish": ([2, 3, 3], "{op: swish}", (2, 3, 3), 0, 0, 90),
+    "elu": ([2, 3, 3], "{op: elu}", (2, 3, 3), 0, 0, 72),
     "prelu": ([2, 3, 3], "{op: prelu, per_channel: true}", (2, 3, 3), 2, 0, 36),
     "softmax": ([10], "{op: softmax}", (10,), 0, 0, 30),
 }

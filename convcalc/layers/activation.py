@@ -31,6 +31,7 @@ _FAMILY = {
     "hsigmoid": (4, "relu6(x + 3) / 6: add, two comparisons, divide"),
     "hswish": (5, "x * relu6(x + 3) / 6: hsigmoid and a multiply"),
     "swish": (5, "x * sigmoid(x): sigmoid and a multiply"),
+    "elu": (4, "x if x > 0 else alpha (e^x - 1): a comparison, exp, subtract, multiply"),
 }
 
 for _op, (_flops, _why) in _FAMILY.items():
