@@ -330,6 +330,15 @@ class LayerKind:
         return ["C_in"] * count
 
 
+class Free(LayerKind):
+    """A kind that costs nothing: no parameters, MACs or FLOPs (layout changes, identities)."""
+
+    flops_rule = "0"
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs()
+
+
 def spatial(shape: Shape, op: str) -> Shape:
     """The (C, H, W) of a feature map, or a ShapeError naming the op."""
     if len(shape) != 3:

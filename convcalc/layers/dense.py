@@ -8,7 +8,17 @@ from typing import Any
 
 from convcalc import num
 from convcalc.errors import ShapeError
-from convcalc.layers.base import LINEAR, Arg, Args, Costs, LayerKind, Shape, check_dim, spatial
+from convcalc.layers.base import (
+    LINEAR,
+    Arg,
+    Args,
+    Costs,
+    Free,
+    LayerKind,
+    Shape,
+    check_dim,
+    spatial,
+)
 from convcalc.layers.registry import register
 
 
@@ -43,9 +53,8 @@ class Linear(LayerKind):
 
 
 @register
-class Flatten(LayerKind):
+class Flatten(Free):
     op = "flatten"
-    flops_rule = "0"
     doc = "C x H x W feature map to a vector of C*H*W features"
     category = "shape"
     reduces_space = True
@@ -54,14 +63,10 @@ class Flatten(LayerKind):
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         return (check_dim(num.prod(xs[0]), "flattened size"),)
 
-    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs()
-
 
 @register
-class Reshape(LayerKind):
+class Reshape(Free):
     op = "reshape"
-    flops_rule = "0"
     doc = "reshape to [N] or [C, H, W] with the same number of values"
     category = "shape"
     is_view = True
@@ -80,14 +85,10 @@ class Reshape(LayerKind):
             )
         return tuple(a.shape)
 
-    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs()
-
 
 @register
-class ChannelShuffle(LayerKind):
+class ChannelShuffle(Free):
     op = "channel_shuffle"
-    flops_rule = "0"
     doc = "ShuffleNet channel shuffle: reorder channels across groups; no cost"
     category = "shape"
     position_local = True
@@ -103,14 +104,10 @@ class ChannelShuffle(LayerKind):
             raise ShapeError(f"channels {c} are not divisible by groups {a.groups}")
         return xs[0]
 
-    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs()
-
 
 @register
-class Slice(LayerKind):
+class Slice(Free):
     op = "slice"
-    flops_rule = "0"
     doc = "channels [start, stop) of the input (ShuffleNet V2's channel split); no cost"
     category = "shape"
     is_view = True
@@ -128,30 +125,19 @@ class Slice(LayerKind):
             raise ShapeError(f"slice stop {a.stop} is beyond the {c} input channels")
         return (width, *xs[0][1:])
 
-    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs()
-
 
 @register
-class Identity(LayerKind):
+class Identity(Free):
     op = "identity"
-    flops_rule = "0"
     doc = "passes its input through (an identity shortcut); no cost"
     category = "shape"
     is_view = per_value = position_local = channel_local = True
 
-    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs()
-
 
 @register
-class Dropout(LayerKind):
+class Dropout(Free):
     op = "dropout"
-    flops_rule = "0"
     doc = "dropout; an identity at inference, so no cost"
     category = "shape"
     is_view = per_value = position_local = channel_local = True
     args = {"p": Arg("number", "drop probability (recorded, not counted)", default=0.5)}
-
-    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from convcalc import num
 from convcalc.errors import ShapeError
-from convcalc.layers.base import Costs, LayerKind, Shape
+from convcalc.layers.base import Costs, Free, LayerKind, Shape
 from convcalc.layers.registry import register
 
 
@@ -69,10 +69,9 @@ class Multiply(Merge):
 
 
 @register
-class Concat(Merge):
+class Concat(Free, Merge):
     op = "concat"
     doc = "concatenation along channels (features, for vectors); no cost"
-    flops_rule = "0"
 
     def input_symbols(self, count: int) -> list[str]:
         # Inputs of different widths each get their own name: C_1 + C_2 + ...
@@ -87,6 +86,3 @@ class Concat(Merge):
                     hint="check strides and padding on each branch",
                 )
         return (sum(x[0] for x in xs), *first[1:])
-
-    def costs(self, a: object, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs()

@@ -14,6 +14,7 @@ from convcalc.layers.base import (
     Args,
     AxisRF,
     Costs,
+    Free,
     LayerKind,
     Shape,
     check_dim,
@@ -229,10 +230,9 @@ class Upsample(LayerKind):
 
 
 @register
-class Shift(LayerKind):
+class Shift(Free):
     op = "shift"
     doc = "shift (Wu et al. 2018): each channel moved by up to k//2; zero params and FLOPs"
-    flops_rule = "0"
     category = "conv"
     channel_local = True
     args = {"k": Arg("pair", "shift kernel size (odd)", default=(3, 3))}
@@ -243,9 +243,6 @@ class Shift(LayerKind):
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         return spatial(xs[0], self.op)
-
-    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        return Costs(0, 0, 0)
 
     def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
         return AxisRF(a.k[0], 1, num.floordiv(a.k[0], 2)), AxisRF(
