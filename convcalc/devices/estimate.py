@@ -24,6 +24,7 @@ from convcalc.errors import UsageError
 from convcalc.graph import Step, alive_after, live_totals
 from convcalc.layers.base import MATMUL_CLASSES, VIEW
 from convcalc.report import DTYPE_BYTES, Report
+from convcalc.units import binary_bytes as _bytes
 
 
 @dataclass(frozen=True)
@@ -354,13 +355,6 @@ def device_peak(report: Report, host_of: dict[int, int], classes: Sequence[str])
     at = max(range(len(totals)), key=lambda i: (totals[i], -i))
     alive = sorted(((t, size[t]) for t in alive_after(steps, at, initial[:1])), key=lambda x: -x[1])
     return Peak(totals[at], rows[at].name, tuple(alive))
-
-
-def _bytes(n: float) -> str:
-    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(n) >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{int(n)} B"
 
 
 def _fmt(value: float, budget: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from convcalc import num
 from convcalc.report import LayerRow
+from convcalc.units import binary_bytes
 
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
@@ -38,10 +39,7 @@ def human_bytes(value: Any) -> str:
     """14,019,488 -> '13.4 MiB'; symbolic values as formulas."""
     if not num.is_concrete(value):
         return formula(value)
-    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(value) >= scale:
-            return f"{float(value) / scale:.3g} {unit}"
-    return f"{value} B"
+    return binary_bytes(value)
 
 
 def plain(value: Any) -> str:
