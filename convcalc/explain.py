@@ -23,6 +23,7 @@ from convcalc.pipeline import load
 from convcalc.receptive import compose_axis
 from convcalc.report import DTYPE_BYTES, Report
 from convcalc.symbolic.ops import show, show_with, to_python, to_sympy
+from convcalc.units import plain
 from convcalc.values import Value
 
 
@@ -109,14 +110,8 @@ def _stand_ins(layer: Layer, graph: Graph) -> tuple[Args, list[tuple], dict[Any,
 
 
 def _step(metric: str, formula: Any, values: dict[Any, Any], value: Any) -> Step:
-    texts = {s: _plain(v) for s, v in values.items()}
+    texts = {s: plain(v) for s, v in values.items()}
     return Step(metric, show(formula, expand=False), show_with(formula, texts), value)
-
-
-def _plain(v: Any) -> str:
-    from convcalc.render.text import plain
-
-    return plain(v)
 
 
 def explain_layer(layer: Layer, graph: Graph, report: Report) -> Explanation:
@@ -182,7 +177,7 @@ def explain_group(prefix: str, report: Report) -> Explanation:
         parts = [getattr(r, metric) for r in rows]
         total = sum(parts, 0)
         concrete = all(num.is_concrete(p) for p in parts)
-        nonzero = [_plain(p) for p in parts if p != 0] if concrete else []
+        nonzero = [plain(p) for p in parts if p != 0] if concrete else []
         formula = show(total) if not concrete else f"sum over {len(rows)} layers"
         substituted = (
             " + ".join(nonzero)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from convcalc import num
 from convcalc.diagnostics import FIELDS
 from convcalc.render import rows as cells
-from convcalc.render.text import fold, formula, plain, shape
+from convcalc.render.text import fold, formula, shape
+from convcalc.units import plain
 
 if TYPE_CHECKING:
     from convcalc.api import ArchInfo

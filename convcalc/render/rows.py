@@ -18,13 +18,13 @@ from convcalc.render.text import (
     formula,
     human,
     human_bytes,
-    plain,
     rate,
     ratio_text,
     rf_text,
     seconds,
     shape,
 )
+from convcalc.units import plain
 
 if TYPE_CHECKING:
     from convcalc.api import ArchInfo

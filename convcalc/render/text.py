@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from fractions import Fraction
 from typing import Any
 
 from convcalc import num
 from convcalc.report import LayerRow
-from convcalc.units import binary_bytes
+from convcalc.units import binary_bytes, plain
 
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
@@ -40,13 +39,6 @@ def human_bytes(value: Any) -> str:
     if not num.is_concrete(value):
         return formula(value)
     return binary_bytes(value)
-
-
-def plain(value: Any) -> str:
-    """A value without separators, for machines: a fraction as its decimal."""
-    if isinstance(value, Fraction) and value.denominator != 1:
-        return f"{float(value):g}"
-    return str(value)
 
 
 def exact(value: Any) -> str:
