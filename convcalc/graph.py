@@ -68,9 +68,6 @@ class GraphBuilder:
         self.max_layers = max_layers
         graph.shapes[INPUT] = graph.input_shape
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.graph.shapes
-
     @property
     def last(self) -> str:
         """The most recently added layer (the input before any)."""
