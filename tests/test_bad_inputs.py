@@ -34,7 +34,7 @@ from convcalc.errors import (
     SpecError,
     UsageError,
 )
-from convcalc.schema import expand, loader
+from convcalc.schema import limits, loader
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "bad_inputs"
@@ -188,7 +188,7 @@ def _megabyte_expression() -> tuple[bytes, dict]:
 
 def _megabyte_name() -> tuple[bytes, dict]:
     text = HEAD + "  - {op: relu, name: " + "a" * 1_000_000 + "}\n"
-    message = f"is 1000000 characters long; the limit is {expand.MAX_NAME_LENGTH}"
+    message = f"is 1000000 characters long; the limit is {limits.MAX_NAME_LENGTH}"
     return text.encode(), {"error": LimitError, "line": 3, "layer": None, "message": message}
 
 
@@ -218,7 +218,7 @@ def test_running_counts_stop_expansions_no_bound_foresees(monkeypatch, tmp_path:
     """Repeat counts that depend on a tensor's shape (``c_in``) are known only while
     expanding, so the running counts of layers and block instances stop them. The limit is
     lowered to 1,000 so the test is quick; docs/limits.md gives the real ones."""
-    monkeypatch.setattr(expand, "MAX_LAYERS", 1000)
+    monkeypatch.setattr(limits, "MAX_LAYERS", 1000)
     path = tmp_path / "net.yaml"
     # Each instance of b repeats relu c_in = 3 times: instance k (from 0) makes layers
     # 3k + 1 .. 3k + 3, so layer 1,001 = 3 * 333 + 2 is the second relu of instance 333.

@@ -2,7 +2,11 @@
 
 ``loader`` reads untrusted YAML safely (sizes bounded, lines kept); ``expand`` walks the
 document (blocks, repeats, stage tables, ``when``) and builds the graph through
-:class:`convcalc.graph.GraphBuilder`. :func:`load` is what the pipeline calls.
+:class:`convcalc.graph.GraphBuilder`, with ``document`` (the top-level keys, params, vars,
+input and defaults), ``blocks`` (the block library and imports), ``binding`` (arguments,
+table rows, repeat counts), ``bounds`` (refusing blocks that multiply before they are
+expanded) and ``limits`` (the size limits); ``where`` is the file errors name, which all of
+them share. :func:`load` is what the pipeline calls.
 """
 
 from __future__ import annotations
