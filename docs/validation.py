@@ -110,6 +110,14 @@ SOURCES = {
         'Tan & Le, "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", '
         "ICML 2019, Table 2."
     ),
+    "counted": (
+        "counted here with the reference implementation itself, in a throwaway environment: "
+        "torch 2.13 (CPU) with torchvision 0.28 or timm 1.0.31, the model built without "
+        "weights, parameters summed over `model.parameters()`, and multiply-adds from "
+        "`torch.utils.flop_counter.FlopCounterMode` (which counts 2 FLOPs per multiply-add of "
+        "conv, linear and matrix products, so halved) in one forward pass of a batch of one "
+        "at the input size of the row."
+    ),
     "Araujo 2019": (
         'Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks", '
         "Distill 2019, and its library's table (google-research/receptive_field, "
@@ -175,6 +183,15 @@ def tv(params: int, gflops: str) -> tuple[Figure, Figure]:
     )
 
 
+def counted(model: str, params: int, macs: int, **kw: str) -> tuple[Figure, Figure]:
+    """Parameters and multiply-adds counted exactly on the reference implementation's
+    ``model`` (``torchvision.models.NAME`` or ``timm.create_model("NAME")``)."""
+    return (
+        Figure("params", f"{params:,}", "", "counted", model, rounding="exact", **kw),
+        Figure("macs", f"{macs:,}", "", "counted", model, rounding="exact"),
+    )
+
+
 def rf(size: int, where: str, note: str = "", wrong: str = "") -> Figure:
     """A receptive-field size from Araujo et al.'s table (exact integers)."""
     return Figure("rf", str(size), "", "Araujo 2019", where, "exact", note=note, wrong=wrong)
@@ -231,7 +248,27 @@ CONFIGS: tuple[Config, ...] = (
         ),
     ),
     Config("dcgan_generator", (), "Radford et al. 2016, Figure 1", ()),
+    Config(
+        "deeplabv3_resnet50",
+        (),
+        "torchvision, with the auxiliary head, 21 classes",
+        (
+            *tv(42_004_074, "178.722"),
+            *counted(
+                "torchvision.models.segmentation.deeplabv3_resnet50", 42_004_074, 178_721_945_088
+            ),
+        ),
+    ),
     Config("densenet121", (), "torchvision", tv(7_978_856, "2.834")),
+    Config(
+        "densenet161",
+        (),
+        "torchvision",
+        (
+            *tv(28_681_000, "7.728"),
+            *counted("torchvision.models.densenet161", 28_681_000, 7_727_907_072),
+        ),
+    ),
     Config("densenet169", (), "torchvision", tv(14_149_480, "3.36")),
     Config("densenet201", (), "torchvision", tv(20_013_928, "4.291")),
     Config(
@@ -242,6 +279,15 @@ CONFIGS: tuple[Config, ...] = (
             *tv(5_288_548, "0.386"),
             Figure("params", "5.3", "M", "Tan 2019", "Table 2"),
             Figure("macs", "0.39", "G", "Tan 2019", "Table 2 (FLOPs)"),
+        ),
+    ),
+    Config(
+        "fcn_resnet50",
+        (),
+        "torchvision, with the auxiliary head, 21 classes",
+        (
+            *tv(35_322_218, "152.717"),
+            *counted("torchvision.models.segmentation.fcn_resnet50", 35_322_218, 152_716_512_000),
         ),
     ),
     Config(
@@ -603,6 +649,24 @@ CONFIGS: tuple[Config, ...] = (
         ),
     ),
     Config(
+        "resnext101_32x8d",
+        (),
+        "torchvision",
+        (
+            *tv(88_791_336, "16.414"),
+            *counted("torchvision.models.resnext101_32x8d", 88_791_336, 16_414_015_488),
+        ),
+    ),
+    Config(
+        "resnext101_64x4d",
+        (),
+        "torchvision",
+        (
+            *tv(83_455_272, "15.46"),
+            *counted("torchvision.models.resnext101_64x4d", 83_455_272, 15_460_270_080),
+        ),
+    ),
+    Config(
         "se_resnet50",
         (),
         "r = 16, torchvision's ResNet-50 body",
@@ -628,6 +692,12 @@ CONFIGS: tuple[Config, ...] = (
                 ),
             ),
         ),
+    ),
+    Config(
+        "se_resnext50_32x4d",
+        (),
+        "r = 16, timm's definition (stride on the 3x3)",
+        counted('timm "seresnext50_32x4d"', 27_559_896, 4_232_994_816),
     ),
     *(
         Config(
@@ -780,6 +850,15 @@ CONFIGS: tuple[Config, ...] = (
         ),
     ),
     Config("wide_resnet50_2", (), "torchvision", tv(68_883_240, "11.398")),
+    Config(
+        "wide_resnet101_2",
+        (),
+        "torchvision",
+        (
+            *tv(126_886_696, "22.753"),
+            *counted("torchvision.models.wide_resnet101_2", 126_886_696, 22_753_050_624),
+        ),
+    ),
     Config(
         "xception",
         (),
