@@ -7,6 +7,7 @@ stays fast. Every :class:`ConvcalcError` becomes one message on stderr and its e
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -49,9 +50,26 @@ class DType(str, Enum):
     int8 = "int8"
 
 
+# A process whose reader went away ends as if killed by SIGPIPE, quietly, like Unix tools.
+BROKEN_PIPE = 128 + 13
+
+
 def _fail(err: ConvcalcError) -> NoReturn:
-    sys.stderr.write(f"error: {err}\n")
+    from convcalc.render.sanitize import error_text
+
+    sys.stderr.write(f"error: {error_text(err.where(), err.message, err.hint)}\n")
     raise typer.Exit(int(err.code))
+
+
+def _pipe_closed() -> NoReturn:
+    """stdout's reader is gone (``convcalc ... | head``): drop what is left unwritten and
+    end without a message."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(BROKEN_PIPE)
 
 
 def _guard(debug: bool, fn: Callable[[], Any]) -> Any:
@@ -67,11 +85,15 @@ def _guard(debug: bool, fn: Callable[[], Any]) -> Any:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        _pipe_closed()
     except Exception as err:  # a bug: say so plainly
         if debug:
             raise
+        from convcalc.render.sanitize import visible
+
         sys.stderr.write(
-            f"internal error: {type(err).__name__}: {err}\n"
+            f"internal error: {type(err).__name__}: {visible(err)}\n"
             "  this is a bug in convcalc; run again with --debug for the traceback\n"
         )
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
@@ -357,6 +379,7 @@ def sweep(
     def body() -> None:
         from convcalc import api
         from convcalc.render.progress import progress
+        from convcalc.render.sanitize import visible
 
         grid: dict[str, list[Any]] = {}
         if alpha:
@@ -378,7 +401,7 @@ def sweep(
                 device_file=device_file,
             )
         if not result.compiled:
-            sys.stderr.write(f"note: {result.note}\n")
+            sys.stderr.write(f"note: {visible(result.note)}\n")
         sys.stdout.write(_renderer(fmt).sweep(result))
 
     _guard(debug, body)
@@ -414,6 +437,36 @@ def explain(
     _guard(debug, body)
 
 
+class _Visible:
+    """A stream that shows control characters in what it is given (click's own usage
+    errors quote the command line as it was typed)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        from convcalc.render.sanitize import visible
+
+        return self.stream.write(visible(text, newlines=True))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: click's usage errors shown safely, and a closed stdout
+    (``| head``) ends quietly, also when it is found only by the final flush."""
+    from typer.exceptions import TyperException
+
+    try:
+        code = app(standalone_mode=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _pipe_closed()
+    except TyperException as err:  # click's usage errors: unknown option, bad value
+        err.show(file=_Visible(sys.stderr))  # type: ignore[attr-defined]
+        raise SystemExit(err.exit_code) from None
+    except typer.Abort:
+        sys.stderr.write("Aborted!\n")
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -3,6 +3,9 @@
 Where an output holds several tables (a comparison and its breakdown), they follow one
 another with a blank line between, each with its own header row. (``import csv`` here is
 the standard library's: imports are absolute, so this module shadows nothing.)
+
+No cell runs in a spreadsheet: one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return gets a leading apostrophe unless it is a number (docs/security.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from convcalc import num
 from convcalc.diagnostics import FIELDS
 from convcalc.render import rows as cells
+from convcalc.render.sanitize import csv_cell
 from convcalc.render.text import fold, formula, shape
 from convcalc.units import plain
 
@@ -45,10 +49,11 @@ _KIND_KEYS = ("op", "what it is", "argument", "type and default", "meaning")
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Every cell through :func:`~convcalc.render.sanitize.csv_cell`: shown, never run."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([csv_cell(c) for c in r] for r in rows)
     return buf.getvalue()
 
 

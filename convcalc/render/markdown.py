@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from convcalc.render import rows as cells
+from convcalc.render.sanitize import markdown_cell, markdown_text
 from convcalc.render.text import exact, fold, seconds, shape
 
 if TYPE_CHECKING:
@@ -35,13 +36,12 @@ _DIAGNOSTIC_HEADER = ("severity", "code", "where", "message", "hint", "see")
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    """A pipe table's lines; a pipe in a cell is escaped and a line break becomes <br>, so
-    every cell stays in its column."""
+    """A pipe table's lines; every cell passes through
+    :func:`~convcalc.render.sanitize.markdown_cell` (a pipe escaped, a line break as <br>,
+    no HTML), so every cell stays one cell of text in its column."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for r in rows:
-        lines.append(
-            "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", "<br>") for c in r) + " |"
-        )
+        lines.append("| " + " | ".join(markdown_cell(c) for c in r) + " |")
     return lines
 
 
@@ -50,9 +50,10 @@ def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | 
     with an estimate, a second section with the device's per-layer times, its summary and
     a checklist of verdicts."""
     bindings = cells.bindings_text(report)
-    lines = [f"### {report.architecture}", ""]
+    lines = [f"### {markdown_text(report.architecture)}", ""]
     lines.append(
-        f"Input {shape(report.input)}, {report.dtype}" + (f"; {bindings}" if bindings else "")
+        f"Input {shape(report.input)}, {report.dtype}"
+        + (f"; {markdown_text(bindings)}" if bindings else "")
     )
     lines.append("")
     lines += _table(_LAYER_HEADER, (cells.layer_cells(r) for r in fold(report.layers, depth)))
@@ -60,7 +61,7 @@ def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | 
     lines += _table(("total", "exact", "approx."), cells.totals_rows(report))
     lines.append("")
     for w in report.warnings:
-        lines.append(f"> warning: {w}")
+        lines.append(f"> warning: {markdown_text(w)}")
     text = "\n".join(lines).rstrip() + "\n"
     if estimate is not None:
         text += "\n" + _device_section(report, estimate, depth)
@@ -68,7 +69,7 @@ def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | 
 
 
 def _device_section(report: Report, est: DeviceEstimate, depth: int | None) -> str:
-    lines = [f"### {report.architecture} on {est.device}", ""]
+    lines = [f"### {markdown_text(report.architecture)} on {markdown_text(est.device)}", ""]
     rows = [
         (r.name, r.type, r.output, exact(r.macs), seconds(r.time_s), r.bound, f"{r.share:.1%}")
         for r in cells.device_rows(report, est, depth)
@@ -76,9 +77,9 @@ def _device_section(report: Report, est: DeviceEstimate, depth: int | None) -> s
     lines += _table(_DEVICE_HEADER, rows)
     lines += ["", *_table(("metric", "value"), cells.summary_rows(est)), ""]
     for ok, line in cells.verdict_lines(est):
-        lines.append(f"- {'✅' if ok else '❌'} {line}")
+        lines.append(f"- {'✅' if ok else '❌'} {markdown_text(line)}")
     for w in est.warnings:
-        lines.append(f"> note: {w}")
+        lines.append(f"> note: {markdown_text(w)}")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -113,7 +114,7 @@ def explanations(items: Sequence[Explanation]) -> str:
     """A heading and a table of derivation steps per layer or block."""
     lines: list[str] = []
     for item in items:
-        lines += [f"### {cells.explanation_title(item)}", ""]
+        lines += [f"### {markdown_text(cells.explanation_title(item))}", ""]
         lines += _table(cells.STEP_HEADER, (cells.step_cells(s) for s in item.steps))
         lines.append("")
     return "\n".join(lines)
@@ -188,5 +189,5 @@ def diagnostics(items: Sequence[Diagnostic], source: str) -> str:
             for d in items
         ]
         lines += [*_table(_DIAGNOSTIC_HEADER, rows), ""]
-    lines.append(cells.validation_summary(items, source))
+    lines.append(markdown_text(cells.validation_summary(items, source)))
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcalc import num
+from convcalc.render.sanitize import visible
 from convcalc.render.text import (
     count,
     exact,
@@ -485,14 +486,15 @@ def diagnostic_where(d: Diagnostic) -> str:
 
 
 def diagnostic_text(d: Diagnostic) -> str:
-    """A diagnostic as the compiler-style line, with its hint and reference below it."""
-    where = diagnostic_where(d)
+    """A diagnostic as the compiler-style line, with its hint and reference below it (for
+    a terminal: each part shown by :func:`~convcalc.render.sanitize.visible`)."""
+    where = visible(diagnostic_where(d))
     text = f"{where}: " if where else ""
-    text += f"{d.severity}[{d.code}]: {d.message}"
+    text += f"{d.severity}[{d.code}]: {visible(d.message)}"
     if d.hint:
-        text += f"\n  hint: {d.hint}"
+        text += f"\n  hint: {visible(d.hint)}"
     if d.reference:
-        text += f"\n  see: {d.reference}"
+        text += f"\n  see: {visible(d.reference)}"
     return text
 
 

@@ -12,6 +12,10 @@ When stdout is plain (a pipe or a file: no colour, no terminal styles) and every
 grid is one line of ordinary ASCII that fits, :func:`plain_table` writes the characters rich
 would (tests hold it to rich's own output) without importing rich at all; anything else goes
 through rich.
+
+No cell is ever read as rich markup: every text passes through
+:func:`convcalc.render.sanitize.visible` (control characters shown as escapes) and reaches
+rich as a ``Text``; markup appears only in this module's own styles.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcalc.render import rows as cells
+from convcalc.render.sanitize import visible
 from convcalc.render.text import exact, fold, human, rf_text, seconds, shape
 
 if TYPE_CHECKING:
@@ -110,8 +115,10 @@ def plain_table(
     """The text rich would print for this table on a plain console ``width`` characters
     wide, or None where only rich knows (markup-like or non-ASCII text, multi-line cells,
     or a table wider than the console, which rich shrinks and wraps)."""
-    headers = [h for h, _ in columns]
+    headers = [visible(h) for h, _ in columns]
     justify = [j for _, j in columns]
+    rows = [[visible(c, newlines=True) for c in r] for r in rows]
+    title, caption = _safe(title), _safe(caption)
     texts = [*headers, *(c for r in rows for c in r), title or "", caption or ""]
     if not all(_PLAIN_CELL.fullmatch(t) and t == t.strip() for t in texts):
         return None
@@ -144,15 +151,32 @@ def rich_table(
     caption: str | None = None,
     show_header: bool = True,
 ) -> Table:
-    """The same table as a rich renderable (bold header, styled title and caption)."""
+    """The same table as a rich renderable (bold header, styled title and caption); every
+    text a ``Text``, never markup."""
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, header_style="bold", show_header=show_header)
+    table = Table(
+        title=_text(title, "table.title"),
+        caption=_text(caption, "table.caption"),
+        header_style="bold",
+        show_header=show_header,
+    )
     for col, justify in columns:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(_text(col), justify=justify)  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(*r)
+        table.add_row(*(_text(c) for c in r))
     return table
+
+
+def _safe(text: str | None) -> str | None:
+    return None if text is None else visible(text)
+
+
+def _text(text: str | None, style: str = "") -> Any:
+    """``text`` as a rich ``Text`` (shown by :func:`visible`, never parsed as markup)."""
+    from rich.text import Text
+
+    return None if text is None else Text(visible(text, newlines=True), style=style)
 
 
 @dataclass(frozen=True)
@@ -291,15 +315,15 @@ def _verdict_panel(est: DeviceEstimate) -> RenderableType:
 
     text = Text()
     for ok, line in cells.verdict_lines(est):
-        text.append(line + "\n", style="green" if ok else "bold red")
+        text.append(visible(line) + "\n", style="green" if ok else "bold red")
     if not est.verdicts:
         text.append("no limits to check\n", style="dim")
     for w in est.warnings:
-        text.append(f"note: {w}\n", style="yellow")
+        text.append(f"note: {visible(w)}\n", style="yellow")
     text.rstrip()
     return Panel(
         text,
-        title=f"verdict on {est.device}: {cells.overall_verdict(est)}",
+        title=_text(f"verdict on {est.device}: {cells.overall_verdict(est)}"),
         border_style="green" if est.passed else "red",
     )
 
@@ -358,7 +382,7 @@ def devices_pieces(profiles: Sequence[DeviceProfile]) -> list[Piece]:
         for h in cells.DEVICE_HEADER:
             table.add_column(h, overflow="fold")
         for row in cells.devices_rows(profiles):
-            table.add_row(*row)
+            table.add_row(*(_text(c) for c in row))
         return table
 
     return [build]
@@ -390,7 +414,7 @@ def report_stderr(report: Report, estimate: DeviceEstimate | None = None) -> str
     stderr; the device view, which ends with its verdict panel, leaves them out."""
     if estimate is not None:
         return ""
-    return "".join(f"warning: {w}\n" for w in report.warnings)
+    return "".join(f"warning: {visible(w)}\n" for w in report.warnings)
 
 
 def comparison(
@@ -429,5 +453,5 @@ def diagnostics(items: Sequence[Diagnostic], source: str) -> str:
     """Each diagnostic as a compiler-style line with its hint and reference, then a summary
     line (``net.yaml: valid, 1 warning``): lines a terminal and a CI log read alike."""
     lines = [cells.diagnostic_text(d) for d in items]
-    lines.append(cells.validation_summary(items, source))
+    lines.append(visible(cells.validation_summary(items, source)))
     return "\n".join(lines) + "\n"
