@@ -17,7 +17,7 @@ from typing import Any
 import sympy
 
 from convcalc import num
-from convcalc.context import current
+from convcalc.context import charge, check_time, current
 from convcalc.errors import ExprError
 from convcalc.names import IDENTIFIER
 
@@ -47,7 +47,9 @@ def to_sympy(x: Any) -> Any:
 
 
 def to_python(x: Any) -> Any:
-    """Numbers back to exact Python values, so later steps take the concrete path."""
+    """Numbers back to exact Python values, so later steps take the concrete path. Every
+    symbolic operation ends here, so this is where the run's time bound is checked."""
+    check_time()
     if isinstance(x, sympy.Basic):
         if x.is_Integer:
             return int(x)
@@ -143,7 +145,39 @@ def make_divisible(v: Any, divisor: Any, min_value: Any) -> Any:
 
 vabs = _wrap(sympy.Abs)
 vmin = _wrap(sympy.Min)
-vmax = _wrap(sympy.Max)
+
+
+def _lower_bound(e: Any) -> Any:
+    """A lower bound of ``e`` without its outermost roundings: in each term c*ceiling(u)
+    or c*floor(u) of a sum, the rounding is replaced by the end of [u - 1, u + 1] that
+    bounds the term from below (ceiling(u) >= u, floor(u) >= u - 1)."""
+    total = sympy.Integer(0)
+    for term in sympy.Add.make_args(e):
+        c, rest = term.as_coeff_Mul()
+        if isinstance(rest, sympy.ceiling):
+            u = rest.args[0]
+            term = c * u if c > 0 else c * (u + 1)
+        elif isinstance(rest, sympy.floor):
+            u = rest.args[0]
+            term = c * (u - 1) if c > 0 else c * u
+        total += term
+    return total
+
+
+def vmax(*xs: Any) -> Any:
+    """The largest of ``xs``. ``max(total padding, 0)`` of a 'same' convolution on a free
+    size is ``2*ceiling(x/2) - x + 1``, never negative, which sympy cannot prove and takes
+    seconds failing to; a bound without the outer roundings decides it at once (and the
+    formula then has no max), anything else goes to sympy's Max."""
+    args = [to_sympy(x) for x in xs]
+    if len(args) == 2:
+        for a, b in (args, args[::-1]):
+            if b.is_Number and not a.is_Number:
+                gap = _lower_bound(a) - b
+                if gap.is_Number and gap >= 0:
+                    return to_python(a)
+    return to_python(sympy.Max(*args))
+
 
 _RELATIONS = {
     "==": sympy.Eq,
@@ -191,6 +225,9 @@ def logic(op: str, a: Any, b: Any = None) -> Any:
 
 
 def indicator(cond: Any) -> Any:
+    """1 where ``cond`` holds, else 0: a condition on free parameters, charged to the
+    run's budget of such conditions (each multiplies the formulas after it)."""
+    charge("undecided", 1)
     return to_python(sympy.Piecewise((1, to_sympy(cond)), (0, True)))
 
 
@@ -201,7 +238,32 @@ def lazy_max(values: list[Any]) -> Any:
 
 
 class _Printer(sympy.printing.str.StrPrinter):
-    """sympy's str form, with negative powers written as divisions (1/D_K**2)."""
+    """sympy's str form, with negative powers written as divisions (1/D_K**2).
+
+    Formulas of free parameters share sub-formulas many times over (the rounded size of an
+    early stage appears in every later size, the peak in a max over every layer), and a
+    tree printer prints each shared part again wherever it occurs: mobilenet's symbolic
+    totals took seconds of printing for a few distinct parts. The text of each part is
+    kept the first time it is printed (the text of an expression does not depend on where
+    it occurs), so printing costs the size of the text, not the size of the tree."""
+
+    _MEMO_LIMIT = 200_000  # parts kept at most; the memo starts over beyond
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        self._memo: dict[Any, str] = {}
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if kwargs or not isinstance(expr, sympy.Basic):
+            return super()._print(expr, **kwargs)
+        text = self._memo.get(expr)
+        if text is None:
+            check_time()
+            text = super()._print(expr)
+            if len(self._memo) >= self._MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[expr] = text
+        return text
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         exp = expr.exp
@@ -239,7 +301,10 @@ def _show(e: Any, expand: bool) -> str:
         and not e.has(sympy.Max)
     ):
         e = sympy.expand(e)
-    return _Printer().doprint(e)
+    return _PRINTER.doprint(e)
+
+
+_PRINTER = _Printer()
 
 
 def show_with(x: Any, values: dict[Any, str]) -> str:
