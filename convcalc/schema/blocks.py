@@ -5,6 +5,13 @@ defined later or in another file. Each imported file is read once however many f
 import it; a file that imports itself (directly or not) is refused as a cycle. Every
 :class:`Block` keeps the file it came from and that file's ``defaults``, so the walk names
 that file in errors and applies those defaults while it expands the block's body.
+
+Imports are confined (:func:`convcalc.schema.loader.resolve`): beside the importing file,
+never absolute, never out of the folder of the file named on the command line (the root)
+except into the bundled library. An imported file is read as a block library and nothing
+else: one that is not a mapping with ``blocks`` is refused without quoting it, and no error
+about an imported file quotes its values, so a file that imports a secret cannot make the
+message show it.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convcalc.errors import ConvcalcError, SpecError
+from convcalc.errors import ConvcalcError, InputFileError, SpecError
 from convcalc.names import LAYER_NAME
 from convcalc.schema import document, limits, loader
 from convcalc.schema.binding import check_var_name
@@ -40,6 +47,7 @@ class Library:
         self.where = where
         self.blocks: dict[str, Block] = {}
         self._imported: set[Path] = set()
+        self._root: Path | None = None  # the folder imports may not leave
 
     def read(
         self,
@@ -50,6 +58,8 @@ class Library:
     ) -> None:
         """Add the blocks of ``doc`` (read from ``path``, whose ``defaults`` they keep) and,
         first, those of its imports; ``chain`` holds the files importing this one."""
+        if self._root is None and path is not None:
+            self._root = _root_of(path)
         self._imports(doc, path, chain if path is None else (*chain, path.resolve()))
         blocks = doc.get("blocks", YMap())
         if not isinstance(blocks, YMap):
@@ -67,11 +77,15 @@ class Library:
                 "'imports' must be a list of file paths or bundled names", doc, "imports"
             )
         for index, ref in enumerate(refs):
+            base = path.parent if path is not None else Path.cwd()
             try:
-                target = loader.resolve(ref, base=path.parent if path is not None else None)
+                target = loader.resolve(ref, base=base, root=self._root or base)
+                target = target.resolve()
             except ConvcalcError as e:
                 raise where.locate(e, refs, index) from None
-            target = target.resolve()
+            except (OSError, RuntimeError) as e:
+                error = InputFileError(f"cannot open {ref[:120]!r}: {type(e).__name__}")
+                raise where.locate(error, refs, index) from None
             if target in chain:
                 raise where.error(f"import cycle: {ref!r} imports this file again", refs, index)
             if target in self._imported:
@@ -80,9 +94,12 @@ class Library:
             if len(chain) >= limits.MAX_BLOCK_DEPTH:
                 raise where.limit("imports nest too deeply")
             shown = loader.display_name(target)
-            sub = loader.load_yaml(loader.read_text(target, shown), shown)
-            if not isinstance(sub, YMap):
-                raise SpecError("an imported file must be a mapping with 'blocks'", file=shown)
+            sub = loader.load_yaml(loader.read_text(target, shown), shown, quote=False)
+            if not isinstance(sub, YMap) or "blocks" not in sub:
+                raise SpecError(
+                    "an imported file must be a block library (a mapping with 'blocks')",
+                    file=shown,
+                )
             with where.reading(shown):
                 document.check_keys(where, sub)
                 self.read(sub, target, document.read_defaults(where, sub), (*chain, target))
@@ -130,3 +147,12 @@ class Library:
                 raise where.error(f"block arg {arg!r} is not a name", body, "args")
             check_var_name(where, arg, args)
         self.blocks[name] = Block(name, args, body["body"], where.file, defaults)
+
+
+def _root_of(path: Path) -> Path:
+    """The folder the imports of a run may not leave: that of the file named on the
+    command line, or the whole bundled library for a bundled file (whose block files
+    import ``../lib/...``)."""
+    library = loader.architectures_dir().resolve()
+    folder = path.resolve().parent
+    return library if folder == library or library in folder.parents else folder

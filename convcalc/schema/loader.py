@@ -5,15 +5,25 @@ lists come back as :class:`YMap` / :class:`YList`, which remember the line of ev
 item so later errors can point at the exact line. Before anything is constructed the node
 graph is measured, so alias bombs ("billion laughs"), recursive aliases, absurd nesting and
 documents too large to compose quickly are refused instead of expanded (docs/limits.md).
+
+Files are untrusted, and so are the paths they name: an import is resolved beside the
+importing file and must stay inside the tree of the file named on the command line (or
+inside the bundled library), links followed; a file is opened without blocking, read only
+if it is a regular file and never beyond the size limit, whatever ``stat`` says; every OS
+error is an :class:`InputFileError` (docs/security.md).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from convcalc import context
 from convcalc.errors import InputFileError, LimitError, SpecError
 from convcalc.names import BUNDLED_NAME
 
@@ -63,27 +73,96 @@ def bundled_names() -> list[str]:
     return sorted(names, key=lambda n: (n.count("/"), n))
 
 
-def resolve(arch: str, base: Path | None = None) -> Path:
-    """A path to an existing file, or a bundled name with or without ``.yaml``.
+def _path_text(arch: str, limit: int = 120) -> str:
+    """A path for a message, cut to ``limit`` characters (a path may be thousands long)."""
+    return arch if len(arch) <= limit else arch[: limit - 3] + "..."
 
-    A relative path is taken from ``base`` when given (an importing file's directory), so
-    what a file imports does not depend on the directory convcalc is run from."""
-    path = Path(arch)
-    if base is not None and not path.is_absolute():
-        path = base / path
-    if path.is_file():
-        return path
+
+def _os_error(e: OSError | RuntimeError | ValueError, arch: str) -> InputFileError:
+    """An OS error on a path (too long, no permission, a loop of links) as one message."""
+    reason = getattr(e, "strerror", None) or type(e).__name__
+    return InputFileError(f"cannot open {_path_text(arch)}: {reason}")
+
+
+def _kind(path: Path, arch: str) -> str | None:
+    """'file', 'other' (a directory, a device, a pipe) or None when nothing is there;
+    links are followed."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+    except (OSError, ValueError) as e:
+        raise _os_error(e, arch) from None
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
+def _bundled(arch: str) -> Path | None:
+    """The bundled file a name (with or without ``.yaml``) stands for, if there is one."""
     name = arch[:-5] if arch.endswith(".yaml") else arch
     if BUNDLED_NAME.match(name) and ".." not in name:
         candidate = architectures_dir() / f"{name}.yaml"
-        if candidate.is_file():
+        if _kind(candidate, arch) == "file":
             return candidate
-    if path.exists():
-        raise InputFileError(f"{arch} is not a regular file")
+    return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def resolve(arch: str, base: Path | None = None, root: Path | None = None) -> Path:
+    """A path to an existing regular file, or a bundled name with or without ``.yaml``.
+
+    With ``base`` (an importing file's directory) ``arch`` is an import: a relative path
+    taken from ``base``, so what a file imports does not depend on the directory convcalc
+    is run from, and confined: it must not be absolute, and neither the path as written
+    nor the file it leads to (links followed) may leave ``root`` (the directory of the file
+    named on the command line) unless it is inside the bundled library."""
+    if "\0" in arch:
+        raise InputFileError("a path cannot contain a NUL character")
+    path = Path(arch)
+    if base is not None:
+        path = _confined(arch, base, root or base)
+    kind = _kind(path, arch)
+    if kind == "file":
+        return path
+    bundled = _bundled(arch)
+    if bundled is not None:
+        return bundled
+    if kind is not None:
+        raise InputFileError(f"{_path_text(arch)} is not a regular file")
     raise InputFileError(
-        f"no such file or bundled architecture: {arch}",
+        f"no such file or bundled architecture: {_path_text(arch)}",
         hint="`convcalc list` shows the bundled architectures",
     )
+
+
+def _confined(ref: str, base: Path, root: Path) -> Path:
+    """The path an import names, refused when absolute or when it leaves ``root``."""
+    hint = "import a file beside this one (or below it), or a bundled library (lib/resnet)"
+    if Path(ref).is_absolute():
+        raise SpecError(f"import {_path_text(ref)!r} is an absolute path", hint=hint)
+    try:
+        base, root = base.resolve(), root.resolve()
+        library = architectures_dir().resolve()
+        written = Path(os.path.normpath(base / ref))
+        if not (_inside(written, root) or _inside(written, library)):
+            raise SpecError(
+                f"import {_path_text(ref)!r} leads outside the architecture's folder", hint=hint
+            )
+        if _kind(written, ref) is None:
+            return written
+        real = written.resolve(strict=True)
+    except (OSError, RuntimeError, ValueError) as e:
+        raise _os_error(e, ref) from None
+    if not (_inside(real, root) or _inside(real, library)):
+        raise SpecError(
+            f"import {_path_text(ref)!r} is a link that leads outside the architecture's folder",
+            hint=hint,
+        )
+    return real
 
 
 def display_name(path: Path) -> str:
@@ -91,18 +170,50 @@ def display_name(path: Path) -> str:
     root = architectures_dir()
     try:
         return path.resolve().relative_to(root.resolve()).with_suffix("").as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):
         return str(path)
 
 
-def read_text(path: Path, shown: str) -> str:
+_NONBLOCK = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def _read_at_most(path: Path, shown: str, limit: int) -> bytes:
+    """At most ``limit`` + 1 bytes of a regular file. It is opened without blocking (a
+    named pipe would wait forever) and checked on the open descriptor, so what is read is
+    what was checked; special files, which report a size of 0, are refused."""
+    fd = os.open(path, _NONBLOCK)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LimitError(f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", file=shown)
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputFileError(f"cannot read file: {e.strerror}", file=shown) from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError("not a regular file", file=shown)
+        if info.st_size > limit:
+            raise LimitError(f"file is {info.st_size} bytes; the limit is {limit}", file=shown)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, shown: str) -> str:
+    """The text of a file, within the size limit of one file and the run's budget of YAML
+    bytes across a file and all it imports."""
+    try:
+        data = _read_at_most(path, shown, MAX_FILE_BYTES)
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise InputFileError(f"cannot read file: {reason}", file=shown) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise LimitError(f"file is more than {MAX_FILE_BYTES} bytes", file=shown)
+    try:
+        context.charge("yaml_bytes", len(data))
+    except LimitError as e:
+        raise e.locate(file=shown) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -197,6 +308,11 @@ def _measure(node: yaml.Node, shown: str) -> None:
 
 class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
     shown = "<yaml>"
+    quote = True  # errors may quote the file's values (not for an import: see load_yaml)
+
+    def quoted(self, value: Any, lead: str = " ") -> str:
+        """``value`` for a message, cut short; nothing where the file may not be quoted."""
+        return lead + _short(value) if self.quote else ""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         """PyYAML's constructors raise plain ValueError/OverflowError for values that match
@@ -205,7 +321,7 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError, TypeError) as e:
-            shown = f" {_short(node.value)}" if isinstance(node, yaml.ScalarNode) else ""
+            shown = self.quoted(node.value) if isinstance(node, yaml.ScalarNode) else ""
             raise SpecError(
                 f"cannot read the YAML value{shown}: {e}",
                 file=self.shown,
@@ -243,14 +359,14 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
                 else "keys are names: quote it"
             )
             raise SpecError(
-                f"mapping key {_short(key)} is not a name",
+                f"mapping key{loader.quoted(key)} is not a name",
                 file=loader.shown,
                 line=key_node.start_mark.line + 1,
                 hint=hint,
             )
         if key in seen:
             raise SpecError(
-                f"duplicate key {key!r}",
+                f"duplicate key{loader.quoted(key)}",
                 file=loader.shown,
                 line=key_node.start_mark.line + 1,
                 hint="each key may appear once in a mapping",
@@ -261,7 +377,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             raise SpecError(
-                f"mapping key {_short(key)} is not a name",
+                f"mapping key{loader.quoted(key)} is not a name",
                 file=loader.shown,
                 line=key_node.start_mark.line + 1,
             )
@@ -282,10 +398,16 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-def load_yaml(text: str, shown: str) -> Any:
-    """Parse YAML text safely; errors carry the file and line."""
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+
+
+def load_yaml(text: str, shown: str, quote: bool = True) -> Any:
+    """Parse YAML text safely; errors carry the file and line. Without ``quote`` (a file
+    read because another file imports it, which may be anything on the machine) errors
+    quote nothing of its content: the line locates the problem."""
     loader = _Loader(text)
     loader.shown = shown
+    loader.quote = quote
     try:
         _scan(text, shown)
         node = loader.get_single_node()
@@ -297,6 +419,8 @@ def load_yaml(text: str, shown: str) -> Any:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         problem = e.problem or str(e)
+        if not quote:
+            problem = _QUOTED.sub("'...'", problem)
         hint = None
         rows = text.splitlines()
         if line and line <= len(rows) and "\t" in rows[line - 1]:
@@ -312,7 +436,8 @@ def load_yaml(text: str, shown: str) -> Any:
             hint="remove control characters; only tab, newline and printable text are allowed",
         ) from None
     except yaml.YAMLError as e:
-        raise SpecError(f"YAML error: {str(e).splitlines()[0]}", file=shown) from None
+        first = str(e).splitlines()[0] if quote else type(e).__name__
+        raise SpecError(f"YAML error: {first}", file=shown) from None
     except RecursionError:
         raise LimitError("the YAML document nests too deeply", file=shown) from None
     finally:
