@@ -118,6 +118,20 @@ SOURCES = {
         "conv, linear and matrix products, so halved) in one forward pass of a batch of one "
         "at the input size of the row."
     ),
+    "Ioffe 2015": (
+        'Ioffe & Szegedy, "Batch Normalization: Accelerating Deep Network Training by Reducing '
+        'Internal Covariate Shift", ICML 2015, Section 4.2.1 ("The network contains 13.6 * 10^6 '
+        'parameters") and Figure 5.'
+    ),
+    "He 2016b": (
+        'He, Zhang, Ren & Sun, "Identity Mappings in Deep Residual Networks", ECCV 2016, '
+        "Table 3 (parameters of the pre-activation ResNet-164 and ResNet-1001 on CIFAR)."
+    ),
+    "Yu 2016": (
+        'Yu & Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016, '
+        "Section 3 (the basic context module's 64 C^2 parameters) and Table 1 (receptive field "
+        "of each layer)."
+    ),
     "Araujo 2019": (
         'Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks", '
         "Distill 2019, and its library's table (google-research/receptive_field, "
@@ -249,6 +263,28 @@ CONFIGS: tuple[Config, ...] = (
     ),
     Config("dcgan_generator", (), "Radford et al. 2016, Figure 1", ()),
     Config(
+        "context_module",
+        (("bias", "0"),),
+        "basic, C = 21, weights only",
+        (
+            Figure(
+                "params",
+                "28,224",
+                "",
+                "Yu 2016",
+                "Section 3, 64 C^2 with C = 21",
+                rounding="exact",
+            ),
+            Figure("rf", "67", "", "Yu 2016", "Table 1, layer 8", rounding="exact"),
+        ),
+    ),
+    Config(
+        "context_module",
+        (("large", "1"),),
+        "large, C = 21, with biases",
+        (Figure("rf", "67", "", "Yu 2016", "Table 1, layer 8", rounding="exact"),),
+    ),
+    Config(
         "deeplabv3_resnet50",
         (),
         "torchvision, with the auxiliary head, 21 classes",
@@ -329,6 +365,47 @@ CONFIGS: tuple[Config, ...] = (
         "googlenet_tv", (), "torchvision: 3x3 in the 5x5 branch, batch norm", tv(6_624_904, "1.498")
     ),
     Config(
+        "inception_resnet_v1",
+        (),
+        "as in the paper's figures (no released model)",
+        (),
+    ),
+    Config(
+        "inception_resnet_v2",
+        (),
+        "timm (the released model), k, l, m, n = 256, 256, 384, 384",
+        counted(
+            'timm "inception_resnet_v2"',
+            55_843_464,
+            13_155_794_016,
+            note=(
+                "the notes (004 section 4.4.1) print m = 256 for Inception-ResNet-v2 in Table "
+                "1's row; the paper and the released model have 384, which is what makes "
+                "Reduction-A's output 384 + 384 + 320 = 1,088 channels wide"
+            ),
+        ),
+    ),
+    Config(
+        "inception_v2",
+        (),
+        "BN-Inception as TF-slim defines it, ordinary 7x7 stem",
+        (
+            Figure(
+                "params",
+                "13.6",
+                "M",
+                "Ioffe 2015",
+                "Section 4.2.1",
+                wrong=(
+                    "convcalc counts the network of Figure 5's table, whose channel counts "
+                    "give 11,194,984 parameters (11,175,080 without batch norm, 11,188,288 "
+                    "with TF-slim's separable 7x7 stem); 13.6M is 2.4M more than any of these, "
+                    "and the paper does not break it down or say what else it counts"
+                ),
+            ),
+        ),
+    ),
+    Config(
         "inception_v3",
         (),
         "torchvision, without the auxiliary head",
@@ -351,6 +428,12 @@ CONFIGS: tuple[Config, ...] = (
             Figure("macs", "5.713", "G", "torchvision", "GFLOPS"),
             rf(1311, "inception_v3/Mixed_7c"),
         ),
+    ),
+    Config(
+        "inception_v4",
+        (),
+        "timm (the released model), k, l, m, n = 192, 224, 256, 384",
+        counted('timm "inception_v4"', 42_679_816, 12_253_974_624),
     ),
     Config(
         "lenet5",
@@ -519,6 +602,32 @@ CONFIGS: tuple[Config, ...] = (
     Config("mobilenet_v3_large", (), "torchvision", tv(5_483_032, "0.217")),
     Config("mobilenet_v3_small", (), "torchvision", tv(2_542_856, "0.057")),
     Config(
+        "preact_resnet",
+        (),
+        "ResNet-164 on CIFAR (depth 164, n = 18)",
+        (Figure("params", "1.7", "M", "He 2016b", "Table 3"),),
+    ),
+    Config(
+        "preact_resnet",
+        (("depth", "1001"),),
+        "ResNet-1001 on CIFAR (n = 111)",
+        (
+            Figure(
+                "params",
+                "10.2",
+                "M",
+                "He 2016b",
+                "Table 3",
+                wrong=(
+                    "both count the same network: 10,327,706 includes batch norm's scale and "
+                    "shift (149,216); without them 10,178,490 = 10.2M, the paper's figure "
+                    "(ResNet-164's 1.7M is the same with or without them: 1,703,258 and "
+                    "1,679,034)"
+                ),
+            ),
+        ),
+    ),
+    Config(
         "resnet18",
         (),
         "torchvision",
@@ -638,6 +747,19 @@ CONFIGS: tuple[Config, ...] = (
             rf(1507, "resnet_v1_152/block4"),
         ),
     ),
+    *(
+        Config(
+            f"resnet_v2_{depth}",
+            (),
+            f"timm's resnetv2_{depth} (pre-activation, stride on the 3x3)",
+            counted(f'timm "resnetv2_{depth}"', params, macs),
+        )
+        for depth, params, macs in (
+            (50, 25_549_352, 4_089_184_256),
+            (101, 44_541_480, 7_801_405_440),
+            (152, 60_185_128, 11_513_626_624),
+        )
+    ),
     Config(
         "resnext50_32x4d",
         (),
@@ -699,6 +821,13 @@ CONFIGS: tuple[Config, ...] = (
         "r = 16, timm's definition (stride on the 3x3)",
         counted('timm "seresnext50_32x4d"', 27_559_896, 4_232_994_816),
     ),
+    Config(
+        "stochastic_depth_resnet152",
+        (),
+        "at test time (every unit, scaled by its survival probability), p_L = 0.5: "
+        "torchvision's resnet152 figures",
+        tv(60_192_808, "11.514"),
+    ),
     *(
         Config(
             "shufflenet",
@@ -745,6 +874,34 @@ CONFIGS: tuple[Config, ...] = (
         (("g", "3"), ("scale", "0.25")),
         "0.25x, g = 3",
         (Figure("macs", "13", "M", "Zhang 2018", "Table 2", scope=WITHOUT_FC_T2),),
+    ),
+    Config(
+        "shufflenet",
+        (("g", "8"), ("scale", "0.25")),
+        "0.25x, g = 8",
+        (
+            Figure(
+                "macs",
+                "13",
+                "M",
+                "Zhang 2018",
+                "Table 2",
+                scope=WITHOUT_FC_T2,
+                wrong=(
+                    "convcalc is right for g = 8: Table 2 prints one complexity per width for "
+                    "all g, and 13M is g = 1's and g = 3's (previous rows); g = 8 at 0.25x has "
+                    "15,335,040 without the FC, with stage widths 96, 192, 384 (Table 1's "
+                    "quarter) and conv1 at 16 (12 rounded up to a multiple of 8, as the "
+                    "released 0.5x model does). No widths the units allow give 13M: the "
+                    "stage-2 width must be a multiple of 32 (its bottleneck splits into 8 "
+                    "groups) and conv1 a multiple of 8 (the first unit's branch, width minus "
+                    "conv1, is a grouped conv's output); over stage-2 widths 32 to 128 (stages "
+                    "3 and 4 at 2x and 4x) and every conv1 they allow, the nearest are "
+                    "12,042,240 (conv1 at 8) and 13,522,432 (stage 2 at 64, conv1 at 24), both "
+                    "outside 12.5M to 13.5M"
+                ),
+            ),
+        ),
     ),
     Config(
         "shufflenet",

@@ -124,6 +124,8 @@ CASES = {
     "elu": ([2, 3, 3], "{op: elu}", (2, 3, 3), 0, 0, 72),
     "prelu": ([2, 3, 3], "{op: prelu, per_channel: true}", (2, 3, 3), 2, 0, 36),
     "softmax": ([10], "{op: softmax}", (10,), 0, 0, 30),
+    # One multiply per value: 8 * 5 * 5 = 200.
+    "scale": ([8, 5, 5], "{op: scale, factor: 0.17}", (8, 5, 5), 0, 0, 200),
 }
 
 MERGES = {
@@ -163,6 +165,7 @@ FACTS = {
     "bn": ("elementwise", "value position channel"),
     "lrn": ("elementwise", "position"),
     "softmax": ("elementwise", ""),
+    "scale": ("elementwise", "value position channel"),
     "add": ("elementwise", ""),
     "concat": ("elementwise", ""),
     "multiply": ("elementwise", ""),

@@ -69,3 +69,17 @@ class Softmax(Activation):
     flops_rule = "3 (exp, sum, divide)"
     # Every output reads every input: not a per-value function.
     per_value = nonlinearity = position_local = channel_local = False
+
+
+@register
+class Scale(Activation):
+    op = "scale"
+    doc = (
+        "multiplication by a constant factor (Inception-ResNet's residual scaling, stochastic "
+        "depth's survival probability at test time); 1 FLOP/value"
+    )
+    category = "other"
+    flops_rule = "1 (a multiply)"
+    # Linear: a constant multiple, so not a non-linearity between two linear layers.
+    nonlinearity = False
+    args = {"factor": Arg("number", "the constant multiplying every value", default=1)}
