@@ -374,15 +374,18 @@ CONFIGS: tuple[Config, ...] = (
         "inception_resnet_v2",
         (),
         "timm (the released model), k, l, m, n = 256, 256, 384, 384",
-        counted(
-            'timm "inception_resnet_v2"',
-            55_843_464,
-            13_155_794_016,
-            note=(
-                "the notes (004 section 4.4.1) print m = 256 for Inception-ResNet-v2 in Table "
-                "1's row; the paper and the released model have 384, which is what makes "
-                "Reduction-A's output 384 + 384 + 320 = 1,088 channels wide"
+        (
+            *counted(
+                'timm "inception_resnet_v2"',
+                55_843_464,
+                13_155_794_016,
+                note=(
+                    "the notes (004 section 4.4.1) print m = 256 for Inception-ResNet-v2 in "
+                    "Table 1's row; the paper and the released model have 384, which is what "
+                    "makes Reduction-A's output 384 + 384 + 320 = 1,088 channels wide"
+                ),
             ),
+            rf(3039, "inception_resnet_v2/Conv2d_7b_1x1"),
         ),
     ),
     Config(
@@ -403,6 +406,7 @@ CONFIGS: tuple[Config, ...] = (
                     "and the paper does not break it down or say what else it counts"
                 ),
             ),
+            rf(699, "inception_v2/Mixed_5c"),
         ),
     ),
     Config(
@@ -433,7 +437,10 @@ CONFIGS: tuple[Config, ...] = (
         "inception_v4",
         (),
         "timm (the released model), k, l, m, n = 192, 224, 256, 384",
-        counted('timm "inception_v4"', 42_679_816, 12_253_974_624),
+        (
+            *counted('timm "inception_v4"', 42_679_816, 12_253_974_624),
+            rf(2071, "inception_v4/Mixed_7d"),
+        ),
     ),
     Config(
         "lenet5",
@@ -752,12 +759,26 @@ CONFIGS: tuple[Config, ...] = (
             f"resnet_v2_{depth}",
             (),
             f"timm's resnetv2_{depth} (pre-activation, stride on the 3x3)",
-            counted(f'timm "resnetv2_{depth}"', params, macs),
+            (
+                *counted(f'timm "resnetv2_{depth}"', params, macs),
+                rf(
+                    published,
+                    f"resnet_v2_{depth}/block4",
+                    wrong=(
+                        f"both are right for their networks: {published} is TF-slim's "
+                        "resnet_v2, which subsamples in the last unit of blocks 1-3 rather "
+                        "than the first unit of blocks 2-4, and so composes its 3x3s at other "
+                        "jumps; timm strides the 3x3 of a block's first unit: by hand "
+                        f"{hand}, as for torchvision's resnet{depth} (the pre-activation "
+                        "moves no kernel)"
+                    ),
+                ),
+            ),
         )
-        for depth, params, macs in (
-            (50, 25_549_352, 4_089_184_256),
-            (101, 44_541_480, 7_801_405_440),
-            (152, 60_185_128, 11_513_626_624),
+        for depth, params, macs, published, hand in (
+            (50, 25_549_352, 4_089_184_256, 483, 427),
+            (101, 44_541_480, 7_801_405_440, 1027, 971),
+            (152, 60_185_128, 11_513_626_624, 1507, 1451),
         )
     ),
     Config(

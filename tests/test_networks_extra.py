@@ -279,3 +279,17 @@ def test_context_module_formula_in_c() -> None:
     # The same 64 C^2 as a formula, with C free (the symbolic engine).
     rep = api.analyze("context_module", {"bias": "0"}, symbolic=True, free=("C",))
     assert str(rep.totals.params) == "64*C**2"
+
+
+# Araujo et al.'s receptive-field table (google-research/receptive_field,
+# RECEPTIVE_FIELD_TABLE.md) on the TF-Slim models, for the named end-point.
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("inception_v2", 699),  # inception_v2/Mixed_5c
+        ("inception_v4", 2071),  # inception_v4/Mixed_7d
+        ("inception_resnet_v2", 3039),  # inception_resnet_v2/Conv2d_7b_1x1
+    ],
+)
+def test_inception_receptive_fields_match_tf_slim(name: str, field: int) -> None:
+    assert report(name).totals.receptive_field == (field, field)
