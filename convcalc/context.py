@@ -15,10 +15,11 @@ the symbolic backend read :func:`current`. The limits are documented in docs/lim
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 
 from convcalc.errors import LimitError
 
@@ -62,9 +63,9 @@ _IDLE = Run()  # what is current outside any run: rounding on, no budget; never 
 _CURRENT: ContextVar[Run] = ContextVar("convcalc_run")
 
 
-def current() -> Run:
-    """The run in progress (the idle defaults outside one)."""
-    return _CURRENT.get(_IDLE)
+#: The run in progress (the idle defaults outside one): a C-level call, since the arithmetic
+#: asks it on every rounding operation.
+current: Callable[[], Run] = partial(_CURRENT.get, _IDLE)
 
 
 @contextmanager

@@ -38,10 +38,6 @@ def set_symbolic(backend: Any) -> None:
     _backend = backend
 
 
-def _smooth() -> bool:
-    return current().smooth
-
-
 def is_concrete(x: Any) -> bool:
     """True for exact numbers (and bools and floats); False for symbolic values."""
     return isinstance(x, _CONCRETE)
@@ -109,7 +105,7 @@ def div(a: Any, b: Any) -> Any:
 
 
 def floordiv(a: Any, b: Any) -> Any:
-    if _smooth():
+    if current().smooth:
         return div(a, b)
     if is_concrete(a) and is_concrete(b):
         if b == 0:
@@ -120,7 +116,7 @@ def floordiv(a: Any, b: Any) -> Any:
 
 def ceildiv(a: Any, b: Any) -> Any:
     """ceil(a / b), used by output-size rules with ceil mode."""
-    if _smooth():
+    if current().smooth:
         return div(a, b)
     if is_concrete(a) and is_concrete(b):
         if b == 0:
@@ -194,7 +190,7 @@ def sqrt(a: Any) -> Any:
 
 
 def floor(a: Any) -> Any:
-    if _smooth():
+    if current().smooth:
         return a
     if is_concrete(a):
         return _check(math.floor(a))
@@ -202,7 +198,7 @@ def floor(a: Any) -> Any:
 
 
 def ceil(a: Any) -> Any:
-    if _smooth():
+    if current().smooth:
         return a
     if is_concrete(a):
         return _check(math.ceil(a))
@@ -211,7 +207,7 @@ def ceil(a: Any) -> Any:
 
 def round_half_even(a: Any) -> Any:
     """Python's round(): ties go to the even neighbour (round(2.5) == 2)."""
-    if _smooth():
+    if current().smooth:
         return a
     if is_concrete(a):
         return _check(round(a if isinstance(a, float) else Fraction(a)))
@@ -238,7 +234,7 @@ def make_divisible(v: Any, divisor: Any = 8, min_value: Any = None) -> Any:
     """torchvision's ``_make_divisible``: round ``v`` to the nearest multiple of ``divisor``
     (ties up), never below ``min_value`` (default ``divisor``) and never more than 10% below
     ``v``."""
-    if _smooth():
+    if current().smooth:
         return v
     if min_value is None:
         min_value = divisor
@@ -336,7 +332,7 @@ def as_int(x: Any, what: str) -> Any:
         return x
     if isinstance(x, Fraction) and x.denominator == 1:
         return x.numerator
-    if _smooth() and isinstance(x, Fraction):
+    if current().smooth and isinstance(x, Fraction):
         return x
     if isinstance(x, Fraction | float):
         shown = float(x)

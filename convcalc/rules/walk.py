@@ -30,6 +30,7 @@ class Walk:
         for layer in graph.layers:
             for src in layer.inputs:
                 self.readers.setdefault(src, []).append(layer)
+        self._windows: dict[str, Window | None] = {}  # every rule asks, most more than once
 
     def source(self, layer: Layer) -> Layer | None:
         """The layer a single-input layer reads (None for the network input)."""
@@ -43,12 +44,12 @@ class Walk:
 
     def window(self, layer: Layer) -> Window | None:
         """The concrete sliding window of a layer on a feature map, or None."""
-        if len(layer.shape) != 3:
-            return None
-        w = layer.kind.window(layer.args)
-        if w is None or not concrete(*w.kernel, *w.stride, *w.dilation):
-            return None
-        return w
+        if layer.name not in self._windows:
+            w = layer.kind.window(layer.args) if len(layer.shape) == 3 else None
+            if w is not None and not concrete(*w.kernel, *w.stride, *w.dilation):
+                w = None
+            self._windows[layer.name] = w
+        return self._windows[layer.name]
 
     def channel_source(self, layer: Layer, channel: int) -> int | None:
         """The input channel a channel-local layer's output ``channel`` comes from (None
