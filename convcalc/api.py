@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from convcalc.devices.estimate import estimate_on as estimate
     from convcalc.explain import explain
     from convcalc.pipeline import ArchInfo, analyze, declared_params, list_architectures, load
+    from convcalc.review import review
     from convcalc.sweep import sweep
     from convcalc.validate import validate
     from convcalc.values import Value, parse_assignment, parse_shape, parse_values
@@ -35,6 +36,7 @@ _EXPORTS = {
     "parse_assignment": ("convcalc.values", "parse_assignment"),
     "parse_shape": ("convcalc.values", "parse_shape"),
     "parse_values": ("convcalc.values", "parse_values"),
+    "review": ("convcalc.review", "review"),
     "sweep": ("convcalc.sweep", "sweep"),
     "validate": ("convcalc.validate", "validate"),
 }
@@ -52,6 +54,7 @@ __all__ = [
     "parse_assignment",
     "parse_shape",
     "parse_values",
+    "review",
     "sweep",
     "validate",
 ]

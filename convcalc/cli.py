@@ -402,12 +402,7 @@ def sweep(
             )
         if not result.compiled:
             sys.stderr.write(f"note: {visible(result.note)}\n")
-        out = _renderer(fmt)
-        if hasattr(out, "sweep_chunks"):  # rows written as they are computed
-            for chunk in out.sweep_chunks(result):
-                sys.stdout.write(chunk)
-        else:
-            sys.stdout.write(out.sweep(result))
+        sys.stdout.write(_renderer(fmt).sweep(result))
 
     _guard(debug, body)
 
@@ -438,6 +433,161 @@ def explain(
             arch, targets or [], _params(alpha, rho, sets), shape, dtype.value, _free(free)
         )
         sys.stdout.write(_renderer(fmt).explanations(result))
+
+    _guard(debug, body)
+
+
+class _Visible:
+    """A stream that shows control characters in what it is given (click's own usage
+    errors quote the command line as it was typed)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        from convcalc.render.sanitize import visible
+
+        return self.stream.write(visible(text, newlines=True))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+OutFile = Annotated[str, typer.Option("--output", "-o", help="The file to write.")]
+ReviewAlpha = Annotated[
+    str | None,
+    typer.Option("--alpha", help="Width multiplier; a list or range (0.25:1:0.25) sweeps it."),
+]
+ReviewRho = Annotated[
+    str | None,
+    typer.Option("--rho", help="Resolution multiplier; a list or range (0.5,0.75,1) sweeps it."),
+]
+Vary = Annotated[
+    list[str] | None, typer.Option("--vary", help="Sweep any param: name=values (repeatable).")
+]
+StageDepth = Annotated[
+    int | None,
+    typer.Option("--depth", min=1, help="Fold stage bars by the first N name parts."),
+]
+
+
+def _review(
+    archs: list[str],
+    alpha: str | None,
+    rho: str | None,
+    sets: list[str] | None,
+    vary: list[str] | None,
+    input: str | None,
+    dtype: Any,
+    devices: list[str],
+    device_file: str | None,
+) -> Any:
+    """The networks, devices and sweep of ``report`` and ``plot``: an ``--alpha`` or
+    ``--rho`` list or range is a sweep axis, a single value a setting."""
+    from convcalc import api
+
+    params = _params(None, None, sets)
+    grid: dict[str, list[Any]] = {}
+    for name, value in (("alpha", alpha), ("rho", rho)):
+        if value is not None and (":" in value or "," in value):
+            grid[name] = api.parse_values(value)
+        elif value is not None:
+            params[name] = value
+    for item in vary or []:
+        name, values = api.parse_assignment(item)
+        grid[name] = api.parse_values(values)
+    shape = api.parse_shape(input) if input else None
+    return api.review(
+        archs, params, grid, shape, dtype.value if dtype else None, devices, device_file
+    )
+
+
+def _write(path: str, data: str | None = None, fig: Any = None) -> None:
+    from convcalc.errors import InputFileError
+
+    try:
+        if fig is not None:
+            from convcalc.render.charts import save
+
+            save(fig, path)
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(data or "")
+    except OSError as e:
+        raise InputFileError(f"cannot write {path}: {e.strerror}") from None
+    sys.stderr.write(f"wrote {path}\n")
+
+
+@app.command()
+def report(
+    archs: Annotated[
+        list[str],
+        typer.Argument(help="One or more architectures; per-item params as name:k=v,k=v."),
+    ],
+    output: OutFile,
+    alpha: ReviewAlpha = None,
+    rho: ReviewRho = None,
+    sets: Sets = None,
+    vary: Vary = None,
+    input: Input = None,
+    dtype: DeviceDType = None,
+    device: Annotated[
+        list[str] | None,
+        typer.Option("--device", help="Device profiles: repeatable, or a comma list."),
+    ] = None,
+    device_file: DeviceFile = None,
+    depth: StageDepth = None,
+    debug: Debug = False,
+) -> None:
+    """A design-review page: one self-contained HTML file with the tables and the charts
+    (needs the report extra: pip install 'convcalc[report]')."""
+
+    def body() -> None:
+        from convcalc.render import charts, html
+
+        charts.require()
+        names = [n.strip() for d in device or [] for n in d.split(",") if n.strip()]
+        review = _review(archs, alpha, rho, sets, vary, input, dtype, names, device_file)
+        _write(output, html.page(review, depth))
+
+    _guard(debug, body)
+
+
+Chart = Enum("Chart", [(c, c) for c in ("stages", "memory", "roofline", "rf", "sweep")], type=str)
+
+
+@app.command()
+def plot(
+    arch: Arch,
+    chart: Annotated[Chart, typer.Option("--chart", help="Which chart to draw.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="The image: .svg or .png.")],
+    alpha: ReviewAlpha = None,
+    rho: ReviewRho = None,
+    sets: Sets = None,
+    vary: Vary = None,
+    input: Input = None,
+    dtype: DeviceDType = None,
+    device: Device = None,
+    device_file: DeviceFile = None,
+    depth: StageDepth = None,
+    debug: Debug = False,
+) -> None:
+    """One chart of the review page as an SVG or PNG image (needs the report extra)."""
+
+    def body() -> None:
+        from convcalc.render import charts
+
+        charts.require()
+        if not output.lower().endswith((".svg", ".png")):
+            from convcalc.errors import UsageError
+
+            raise UsageError(
+                f"cannot tell the image format of {output!r}", hint="end it in .svg or .png"
+            )
+        review = _review(
+            [arch], alpha, rho, sets, vary, input, dtype, [device] if device else [], device_file
+        )
+        _write(output, fig=charts.draw(review.networks[0], chart.value, depth))
 
     _guard(debug, body)
 
