@@ -208,6 +208,10 @@ class Expander:
         except SpecError as e:
             raise self.where.locate(e, entry, "from", name) from None
         try:
+            context.charge("layer_inputs", len(inputs))  # merge fan-in, per run
+        except LimitError as e:
+            raise self.where.locate(e, entry, "from", name) from None
+        try:
             args = kind.bind(raw, env)
             shape = self.builder.shape_of(kind, args, inputs)
         except ConvcalcError as e:
