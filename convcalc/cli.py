@@ -402,7 +402,12 @@ def sweep(
             )
         if not result.compiled:
             sys.stderr.write(f"note: {visible(result.note)}\n")
-        sys.stdout.write(_renderer(fmt).sweep(result))
+        out = _renderer(fmt)
+        if hasattr(out, "sweep_chunks"):  # rows written as they are computed
+            for chunk in out.sweep_chunks(result):
+                sys.stdout.write(chunk)
+        else:
+            sys.stdout.write(out.sweep(result))
 
     _guard(debug, body)
 

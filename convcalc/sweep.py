@@ -5,28 +5,71 @@ exact plain-Python functions and evaluated at every point, which is thousands of
 faster than re-analysing. Where the structure itself depends on a varied parameter in a way
 the symbolic engine cannot weigh (a block that exists only for some values), every point is
 analysed concretely instead, and the result says so.
+
+The size of the grid is known from the values before anything is built and is refused
+over :data:`~convcalc.values.MAX_POINTS` (and over
+:data:`~convcalc.values.MAX_ANALYSED_POINTS` where each point must be analysed). Compiled
+rows are not kept: :class:`Rows` computes each one when it is read, so a renderer that
+writes rows as it reads them (CSV, markdown) sweeps a million points in bounded memory.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from convcalc.errors import ConvcalcError, LimitError, UsageError
 from convcalc.pipeline import analyze
-from convcalc.values import MAX_POINTS, Value, param_value
+from convcalc.values import MAX_ANALYSED_POINTS, MAX_POINTS, Value, param_value
 
 METRICS = ("params", "macs", "flops", "peak_activation_bytes")
+
+
+class Rows(Sequence[dict[str, Any]]):
+    """The rows of a compiled sweep, each computed when it is read (in grid order, the
+    last parameter varying fastest), so none is kept."""
+
+    def __init__(self, axes: Sequence[Sequence[Any]], row: Callable[[tuple], dict]) -> None:
+        self._axes = [list(a) for a in axes]
+        self._row = row
+        self._len = math.prod(len(a) for a in self._axes)
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError(index)
+        point = []
+        for axis in reversed(self._axes):
+            index, at = divmod(index, len(axis))
+            point.append(axis[at])
+        return self._row(tuple(reversed(point)))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for point in itertools.product(*self._axes):
+            yield self._row(point)
 
 
 @dataclass
 class Sweep:
     arch: str
     names: list[str]
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: Sequence[dict[str, Any]] = field(default_factory=list)
     compiled: bool = True
     note: str = ""
 
@@ -61,14 +104,14 @@ def sweep(
         from convcalc.devices import load_profile
 
         profile = load_profile(device, path=device_file)
-    grid = {k: [param_value(k, v) for v in vs] for k, vs in grid.items()}
+    axes = {k: _axis(k, vs) for k, vs in grid.items()}
     arch = str(arch)
-    names = list(grid)
+    names = list(axes)
     if not names:
         raise UsageError("nothing to sweep: give --alpha, --rho or --vary name=values")
-    points = list(itertools.product(*(grid[n] for n in names)))
-    if len(points) > MAX_POINTS:
-        raise LimitError(f"the grid has {len(points)} points; the limit is {MAX_POINTS}")
+    count = math.prod(len(v) for v in axes.values())
+    if count > MAX_POINTS:
+        raise LimitError(f"the grid has {count} points; the limit is {MAX_POINTS}")
     fixed = dict(params or {})
     result = Sweep(arch, names)
     evaluate: Callable[..., tuple[Any, ...]] | None = None
@@ -82,24 +125,57 @@ def sweep(
             raise
         result.compiled = False
         result.note = f"analysed point by point: {e.message}"
-    for index, point in enumerate(points):
+
+    def row(point: tuple) -> dict[str, Any]:
         if evaluate is not None:
             values = evaluate(*point)
         else:
             params = {**fixed, **{n: v for n, v in zip(names, point, strict=True)}}
             totals = analyze(arch, params, dtype=dtype).totals
             values = tuple(getattr(totals, m) for m in METRICS)
-        row = {**dict(zip(names, point, strict=True)), **dict(zip(METRICS, values, strict=True))}
+        out = {**dict(zip(names, point, strict=True)), **dict(zip(METRICS, values, strict=True))}
         if profile is not None:
             from convcalc.devices import estimate
 
             params = {**fixed, **dict(zip(names, point, strict=True))}
             est = estimate(analyze(arch, params, dtype=dtype), profile)
-            row["latency_s"] = est.latency_s
-            row["verdict"] = (
+            out["latency_s"] = est.latency_s
+            out["verdict"] = (
                 "pass" if est.passed else "fail: " + ", ".join(v.budget for v in est.failed)
             )
-        result.rows.append(row)
+        return out
+
+    grid_axes = [axes[n] for n in names]
+    if evaluate is not None and profile is None:
+        compiled, keys = evaluate, (*names, *METRICS)
+        result.rows = Rows(
+            grid_axes, lambda point: dict(zip(keys, point + compiled(*point), strict=True))
+        )
+        return result
+    if count > MAX_ANALYSED_POINTS:
+        why = "a device estimate" if profile is not None else result.note
+        raise LimitError(
+            f"the grid has {count} points and each must be analysed ({why}); "
+            f"the limit is {MAX_ANALYSED_POINTS}",
+            hint="fewer values, or no --device (the totals alone are compiled)",
+        )
+    rows = []
+    for index, point in enumerate(itertools.product(*grid_axes)):
+        rows.append(row(point))
         if progress is not None:
-            progress(index + 1, len(points))
+            progress(index + 1, count)
+    result.rows = rows
     return result
+
+
+def _axis(name: str, values: Iterable[Value]) -> list[Any]:
+    """The exact values of one swept parameter, refused beyond :data:`MAX_POINTS`
+    (without reading further)."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise UsageError(f"the values of {name!r} must be a list of numbers")
+    out = [param_value(name, v) for v in itertools.islice(values, MAX_POINTS + 1)]
+    if len(out) > MAX_POINTS:
+        raise LimitError(f"{name!r} has more than {MAX_POINTS} values; the limit is {MAX_POINTS}")
+    if not out:
+        raise UsageError(f"no values for {name!r}")
+    return out

@@ -13,7 +13,8 @@ from convcalc.names import LAYER_NAME
 
 Value = int | Fraction | float | str
 
-MAX_POINTS = 1_000_000  # values in one sweep range, and points in one sweep grid
+MAX_POINTS = 1_000_000  # values of one sweep parameter, and points in one sweep grid
+MAX_ANALYSED_POINTS = 1_000  # points of a sweep analysed one by one (a device, or no formula)
 
 
 def param_value(name: str, value: Value) -> Any:
@@ -51,8 +52,15 @@ def parse_shape(text: str) -> Shape:
 
 
 def parse_values(text: str) -> list[Any]:
-    """``0.25,0.5,1`` or ``0.25:1:0.25`` (inclusive), or a mix: exact values."""
-    values: list[Any] = []
+    """``0.25,0.5,1`` or ``0.25:1:0.25`` (inclusive), or a mix: exact values. How many
+    values the text makes is computed from the ranges first, and more than
+    :data:`MAX_POINTS` are refused before any is built."""
+    if not isinstance(text, str):
+        raise UsageError(f"sweep values must be text, got {type(text).__name__}")
+    if len(text) > 10_000:
+        raise LimitError(f"sweep values of {len(text)} characters; the limit is 10000")
+    parts: list[tuple[str, Any, Any, int]] = []  # (text, start, step, count)
+    total = 0
     for part in text.split(","):
         part = part.strip()
         if not part:
@@ -60,17 +68,23 @@ def parse_values(text: str) -> list[Any]:
         try:
             if ":" in part:
                 bounds = [expr.constant(p) for p in part.split(":")]
-                if len(bounds) != 3 or bounds[2] <= 0:
+                if len(bounds) != 3 or not num.is_concrete(bounds[2]) or bounds[2] <= 0:
                     raise UsageError(f"a range is start:stop:step with step > 0, got {part!r}")
                 start, stop, step = (Fraction(b) for b in bounds)
-                count = int((stop - start) / step) + 1
-                if count > MAX_POINTS:
-                    raise LimitError(f"range {part!r} has {count} values")
-                values += [num.normalize(start + i * step) for i in range(max(count, 0))]
+                count = max(int((stop - start) / step) + 1, 0)
             else:
-                values.append(expr.constant(part))
-        except ConvcalcError as e:
-            raise UsageError(f"bad sweep value {part!r}: {e.message}") from None
+                start, step, count = expr.constant(part), 0, 1
+        except (ConvcalcError, TypeError, ValueError, ZeroDivisionError) as e:
+            message = e.message if isinstance(e, ConvcalcError) else "not an exact number"
+            raise UsageError(f"bad sweep value {part!r}: {message}") from None
+        total += count
+        if total > MAX_POINTS:
+            raise LimitError(
+                f"the values {text[:60]!r} make more than {MAX_POINTS} points",
+                hint="a coarser step, or fewer values",
+            )
+        parts.append((part, start, step, count))
+    values = [num.normalize(start + i * step) for _, start, step, n in parts for i in range(n)]
     if not values:
         raise UsageError(f"no values in {text!r}")
     return values

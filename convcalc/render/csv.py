@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from convcalc import num
@@ -54,6 +54,13 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([csv_cell(c) for c in r] for r in rows)
+    return buf.getvalue()
+
+
+def _body(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows without a header, every cell as :func:`_csv` writes it."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([csv_cell(c) for c in r] for r in rows)
     return buf.getvalue()
 
 
@@ -123,12 +130,25 @@ def comparison(
 
 def sweep(result: Sweep) -> str:
     """One row per grid point with raw values, in the JSON keys' order."""
+    return "".join(sweep_chunks(result))
+
+
+def sweep_chunks(result: Sweep, size: int = 4096) -> Iterator[str]:
+    """:func:`sweep` in pieces of ``size`` rows, each written as soon as its rows are
+    computed, so a sweep of a million points never holds its table in memory."""
     keys = [k for k in result.rows[0] if k not in result.names] if result.rows else []
-    rows = [
-        [*(plain(row[n]) for n in result.names), *(plain(row[k]) for k in keys)]
-        for row in result.rows
-    ]
-    return _csv([*result.names, *keys], rows)
+    yield _csv([*result.names, *keys], [])
+    columns = [*result.names, *keys]
+    numbers = "verdict" not in keys  # every cell an exact number: nothing to quote
+    batch: list[str] = []
+    for row in result.rows:
+        values = [plain(row[k]) for k in columns]
+        batch.append(",".join(values) + "\n" if numbers else _body([values]))
+        if len(batch) == size:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
 
 
 def explanations(items: Sequence[Explanation]) -> str:

@@ -3,7 +3,7 @@ or a docs page as they are (``convcalc layers -f markdown`` is docs/layers.md)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from convcalc.render import rows as cells
@@ -106,8 +106,22 @@ def comparison(
 
 def sweep(result: Sweep) -> str:
     """One row per grid point."""
-    header, rows = cells.sweep_table(result)
-    return "\n".join(_table(header, rows)) + "\n"
+    return "".join(sweep_chunks(result))
+
+
+def sweep_chunks(result: Sweep, size: int = 4096) -> Iterator[str]:
+    """:func:`sweep` in pieces of ``size`` rows, written as they are computed."""
+    header, rows = cells.sweep_table(result, lazy=True)
+    lines = _table(header, [])
+    yield "\n".join(lines) + "\n"
+    batch: list[str] = []
+    for row in rows:
+        batch.append("| " + " | ".join(markdown_cell(c) for c in row) + " |\n")
+        if len(batch) == size:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
 
 
 def explanations(items: Sequence[Explanation]) -> str:
@@ -154,7 +168,8 @@ def kinds(items: Sequence[LayerKind]) -> str:
             lines.append("No arguments.")
         lo, hi = kind.inputs
         if (lo, hi) != (1, 1):
-            lines += ["", f"Inputs: {lo} or more, named in `from`."]
+            count = f"{lo} or more" if hi is None else f"{lo} to {hi}"
+            lines += ["", f"Inputs: {count}, named in `from`."]
         lines.append("")
     return "\n".join(lines)
 

@@ -7,9 +7,9 @@ spreadsheet needs them). Nothing here imports rich or sympy unless a value is sy
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from convcalc import num
 from convcalc.render.sanitize import visible
@@ -146,16 +146,24 @@ def breakdown_table(result: Comparison, by: str) -> Table:
     return header, rows
 
 
-def sweep_table(result: Sweep) -> Table:
+@overload
+def sweep_table(result: Sweep) -> Table: ...
+
+
+@overload
+def sweep_table(result: Sweep, lazy: bool) -> tuple[list[str], Iterable[list[str]]]: ...
+
+
+def sweep_table(result: Sweep, lazy: bool = False) -> Any:
     """One row per grid point: the varied values, the totals and, with a device, the
-    latency and verdict."""
+    latency and verdict; ``lazy`` gives the rows as an iterator, each made when read."""
     device = bool(result.rows) and "verdict" in result.rows[0]
     header = [*result.names, "params", "MACs", "FLOPs", "peak activation bytes"]
     if device:
         header += ["latency", "verdict"]
-    rows = []
-    for row in result.rows:
-        cells = [
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        out = [
             *(plain(row[n]) for n in result.names),
             exact(row["params"]),
             exact(row["macs"]),
@@ -163,9 +171,11 @@ def sweep_table(result: Sweep) -> Table:
             exact(row["peak_activation_bytes"]),
         ]
         if device:
-            cells += [f"{row['latency_s'] * 1000:.3g} ms", row["verdict"]]
-        rows.append(cells)
-    return header, rows
+            out += [f"{row['latency_s'] * 1000:.3g} ms", row["verdict"]]
+        return out
+
+    rows = (cells(row) for row in result.rows)
+    return header, rows if lazy else list(rows)
 
 
 STEP_HEADER = ("metric", "formula", "substituted", "value")
