@@ -132,6 +132,13 @@ SOURCES = {
         "Section 3 (the basic context module's 64 C^2 parameters) and Table 1 (receptive field "
         "of each layer)."
     ),
+    "Zhang 2017": (
+        'Zhang, Qi, Xiao & Wang, "Interleaved Group Convolutions for Deep Neural Networks", '
+        "ICCV 2017, the ImageNet table (#Params in millions and FLOPs in 10^9 of "
+        "IGC-L4M32+Ident. and IGC-L100M2+Ident.), as also printed in the authors' repository "
+        "(hellozting/InterleavedGroupConvolutions, README.md), whose MXNet symbol files of the "
+        "released models the bundled network mirrors."
+    ),
     "Araujo 2019": (
         'Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks", '
         "Distill 2019, and its library's table (google-research/receptive_field, "
@@ -363,6 +370,60 @@ CONFIGS: tuple[Config, ...] = (
     ),
     Config(
         "googlenet_tv", (), "torchvision: 3x3 in the 5x5 branch, batch norm", tv(6_624_904, "1.498")
+    ),
+    Config(
+        "igc_resnet18",
+        (),
+        "IGC-L4M32+Ident. (the file's defaults)",
+        (
+            Figure(
+                "params",
+                "11.205",
+                "M",
+                "Zhang 2017",
+                "ImageNet table",
+                wrong=(
+                    "convcalc counts the released model: its symbol file has these layers "
+                    "(conv1 to 128, stages of 128, 256, 512 and 1,024 channels, primary groups "
+                    "4 and secondary groups 32 to 256, grouped projections, a 1,024 x 1,000 "
+                    "classifier), 12,232,040 parameters without batch norm; 11.205M is "
+                    "1,027,040 fewer, near the classifier's 1,025,000 but not equal, and the "
+                    "paper does not say what it leaves out"
+                ),
+            ),
+            Figure(
+                "macs",
+                "1.9",
+                "G",
+                "Zhang 2017",
+                "ImageNet table (FLOPs, multiply-adds)",
+            ),
+        ),
+    ),
+    Config(
+        "igc_resnet18",
+        (("L", "100"), ("M", "2"), ("double_l", "1")),
+        "IGC-L100M2+Ident.",
+        (
+            Figure(
+                "params",
+                "8.61",
+                "M",
+                "Zhang 2017",
+                "ImageNet table",
+                wrong=(
+                    "both count the same network: 8,637,900 includes batch norm's scale and "
+                    "shift (30,200); without them 8,607,700 = 8.61M, the table's figure"
+                ),
+            ),
+            Figure(
+                "macs",
+                "1.3",
+                "G",
+                "Zhang 2017",
+                "ImageNet table (FLOPs, multiply-adds)",
+            ),
+        ),
     ),
     Config(
         "inception_resnet_v1",

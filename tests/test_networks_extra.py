@@ -293,3 +293,44 @@ def test_context_module_formula_in_c() -> None:
 )
 def test_inception_receptive_fields_match_tf_slim(name: str, field: int) -> None:
     assert report(name).totals.receptive_field == (field, field)
+
+
+def test_igc_resnet18_follows_the_released_symbol_files() -> None:
+    # hellozting/InterleavedGroupConvolutions, models/IGC-L4M32_ImageNet/...-symbol.json:
+    # conv1 7x7 to 128; g1 3x3 convs 128 wide in 4 groups, secondary 1x1s in 32 groups, no
+    # projection; g2's projection a 1x1 stride-2 conv to 256 in 4 groups; g4's secondary 1x1s
+    # 1,024 wide in 256 groups; a 1,000-way classifier on 1,024 features.
+    rep = report("igc_resnet18")
+    assert row(rep, "conv1.conv").output_shape == (128, 112, 112)
+    # 3x3 primary in 4 groups: 9 x 128 x 32 weights; secondary in 32 groups: 128 x 4
+    assert row(rep, "stage.0.0.igc1.primary").params == 9 * 128 * 32
+    assert row(rep, "stage.0.0.igc1.secondary").params == 128 * 4
+    assert row(rep, "stage.0.0.proj").type == "identity"
+    assert row(rep, "stage.1.0.proj.conv").params == 256 * 128 // 4
+    assert row(rep, "stage.3.1.igc2.secondary").params == 1024 * 4
+    assert row(rep, "fc").params == 1024 * 1000 + 1000
+    # IGC-L100M2+Ident.: conv1 to 100, g1 projects to 200 in 100 groups (its symbol file).
+    l100 = report("igc_resnet18", L="100", M="2", double_l="1")
+    assert row(l100, "conv1.conv").output_shape == (100, 112, 112)
+    assert row(l100, "stage.0.0.proj.conv").params == 200 * 100 // 100
+
+
+@pytest.mark.parametrize(
+    ("params", "millions", "gflops"),
+    [
+        # Zhang et al. 2017, ImageNet table: IGC-L100M2+Ident. 8.61M parameters, 1.3 x 10^9
+        # FLOPs (multiply-adds, as its ResNet-18 row's 1.8 shows); the parameters without
+        # batch norm (see docs/validation.md)
+        ({"L": "100", "M": "2", "double_l": "1"}, "8.61", "1.3"),
+    ],
+)
+def test_igc_published_counts(params: dict, millions: str, gflops: str) -> None:
+    rep = report("igc_resnet18", **params)
+    without_bn = rep.totals.params - sum(r.params for r in rep.layers if r.type == "bn")
+    assert within_rounding(without_bn, millions, M)
+    assert within_rounding(rep.totals.macs, gflops, G)
+
+
+def test_igc_l4m32_multiply_adds_within_the_table() -> None:
+    # Zhang et al. 2017, ImageNet table: IGC-L4M32+Ident. 1.9 x 10^9 FLOPs (multiply-adds).
+    assert within_rounding(report("igc_resnet18").totals.macs, "1.9", G)
