@@ -70,12 +70,14 @@ class MissingExtraError(UsageError):
 
 
 def _float(value: Any, what: str) -> float:
-    if not num.is_concrete(value):
+    """A concrete value as a float (an int or Fraction converts; a formula cannot)."""
+    try:
+        return float(value)
+    except TypeError:
         raise UsageError(
             f"charts need concrete numbers, but {what} is symbolic",
             hint="give every parameter a value (charts do not draw formulas)",
-        )
-    return float(value)
+        ) from None
 
 
 # --- series -------------------------------------------------------------------------------
