@@ -162,6 +162,29 @@ def test_the_page_shows_the_exact_counts_and_ratios(page: str) -> None:
     assert "PASS" in page or "FAIL" in page  # the device verdicts
 
 
+@needs_mpl
+def test_the_per_layer_table_holds_the_json_numbers(page: str) -> None:
+    """The page and ``--format json`` show the same report: every layer row's exact values
+    are the JSON document's."""
+    import json
+
+    result = CliRunner().invoke(app, ["compare", "mobilenet_v2", "resnet50", "-f", "json"])
+    items = json.loads(result.stdout)["items"]
+    layers = page[page.index('<section id="layers">') :]
+    rows = re.findall(
+        r'<tr><td class="n" data-v="(\d+)">\d+</td><td>([^<]*)</td>(.*?)</tr>', layers
+    )
+    assert len(rows) == sum(len(item["layers"]) for item in items)
+    expected = [
+        (str(i), row["name"], [row[k] for k in ("params", "macs", "flops")])
+        for item in items
+        for i, row in enumerate(item["layers"])
+    ]
+    for (index, name, rest), (want_index, want_name, want) in zip(rows, expected, strict=True):
+        values = [int(v) for v in re.findall(r'data-v="(\d+)"', rest)[:3]]
+        assert (index, name, values) == (want_index, want_name, want)
+
+
 def test_memory_timeline_is_the_liveness_scan(tmp_path: Path) -> None:
     path = tmp_path / "tiny.yaml"
     path.write_text(
@@ -339,6 +362,10 @@ def test_plot_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
     assert code == ExitCode.USAGE and ".svg or .png" in err
     code, err = invoke("report", "resnet18", "--vary", "g=1,2", "-o", str(tmp_path / "r.html"))
     assert code == ExitCode.USAGE and "'g'" in err
+    net = tmp_path / "net.yaml"
+    net.write_text("input: [1, 4, 4]\nlayers:\n  - {op: conv, out: 2, k: 1}\n")
+    code, err = invoke("report", str(net), "-o", str(tmp_path / "no" / "such" / "dir.html"))
+    assert code == ExitCode.FILE and "cannot write" in err
 
 
 @needs_mpl
