@@ -816,30 +816,39 @@ CONFIGS: tuple[Config, ...] = (
         ),
     ),
     *(
-        Config(
-            f"resnet_v2_{depth}",
-            (),
-            f"timm's resnetv2_{depth} (pre-activation, stride on the 3x3)",
-            (
-                *counted(f'timm "resnetv2_{depth}"', params, macs),
-                rf(
-                    published,
-                    f"resnet_v2_{depth}/block4",
-                    wrong=(
-                        f"both are right for their networks: {published} is TF-slim's "
-                        "resnet_v2, which subsamples in the last unit of blocks 1-3 rather "
-                        "than the first unit of blocks 2-4, and so composes its 3x3s at other "
-                        "jumps; timm strides the 3x3 of a block's first unit: by hand "
-                        f"{hand}, as for torchvision's resnet{depth} (the pre-activation "
-                        "moves no kernel)"
-                    ),
-                ),
-            ),
-        )
+        config
         for depth, params, macs, published, hand in (
             (50, 25_549_352, 4_089_184_256, 483, 427),
             (101, 44_541_480, 7_801_405_440, 1027, 971),
             (152, 60_185_128, 11_513_626_624, 1507, 1451),
+        )
+        for config in (
+            Config(
+                f"resnet_v2_{depth}",
+                (),
+                f"timm's resnetv2_{depth} (pre-activation, stride on the 3x3)",
+                (
+                    *counted(f'timm "resnetv2_{depth}"', params, macs),
+                    rf(
+                        published,
+                        f"resnet_v2_{depth}/block4",
+                        wrong=(
+                            f"both are right for their networks: {published} is TF-slim's "
+                            "resnet_v2, which subsamples in the last unit of blocks 1-3 "
+                            "rather than the first unit of blocks 2-4 (`slim=1`, next row: "
+                            f"{published}); timm strides the 3x3 of a block's first unit: by "
+                            f"hand {hand}, as for torchvision's resnet{depth} (the "
+                            "pre-activation moves no kernel)"
+                        ),
+                    ),
+                ),
+            ),
+            Config(
+                f"resnet_v2_{depth}",
+                (("slim", "1"),),
+                f"TF-slim's resnet_v2_{depth} (stride in the last unit of blocks 1-3)",
+                (rf(published, f"resnet_v2_{depth}/block4"),),
+            ),
         )
     ),
     Config(

@@ -334,3 +334,23 @@ def test_igc_published_counts(params: dict, millions: str, gflops: str) -> None:
 def test_igc_l4m32_multiply_adds_within_the_table() -> None:
     # Zhang et al. 2017, ImageNet table: IGC-L4M32+Ident. 1.9 x 10^9 FLOPs (multiply-adds).
     assert within_rounding(report("igc_resnet18").totals.macs, "1.9", G)
+
+
+# Araujo et al.'s table of the TF-Slim models: receptive fields of resnet_v2_50's block1 to
+# block4 (35, 99, 291, 483), and block4 of resnet_v2_101 and _152 (1027, 1507); TF-slim's
+# resnet_v2 subsamples in the last unit of blocks 1-3, so at 224x224 the blocks end at
+# 28x28x256, 14x14x512, 7x7x1024 and 7x7x2048 (nets/resnet_v2.py).
+def test_resnet_v2_tf_slim_layout() -> None:
+    rep = report("resnet_v2_50", slim="1")
+    ends = ["stage1.2.add", "stage2.3.add", "stage3.5.add", "stage4.2.add"]
+    assert [row(rep, e).rf.size[0] for e in ends] == [35, 99, 291, 483]
+    assert [row(rep, e).output_shape for e in ends] == [
+        (256, 28, 28),
+        (512, 14, 14),
+        (1024, 7, 7),
+        (2048, 7, 7),
+    ]
+    assert report("resnet_v2_101", slim="1").totals.receptive_field == (1027, 1027)
+    assert report("resnet_v2_152", slim="1").totals.receptive_field == (1507, 1507)
+    # The subsampling shortcut is a 1x1 max pool of the unit's input: no parameters.
+    assert row(rep, "stage1.2.shortcut").type == "maxpool"
