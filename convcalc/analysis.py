@@ -10,7 +10,7 @@ from typing import Any
 
 from convcalc import num
 from convcalc.graph import INPUT, Graph, Step, live_totals, peak_of
-from convcalc.receptive import INPUT_RF, RF, RF_BITS, compose, unbounded, union
+from convcalc.receptive import INPUT_RF, RF, RF_BITS, Untracked, compose, unbounded, union
 from convcalc.report import DTYPE_BYTES, LayerRow, Report, Totals
 
 
@@ -48,18 +48,25 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
 
         # Receptive field: unreduced spatial inputs carry the per-position field; inputs
         # already reduced to a global summary (SE gates) broadcast and do not widen it.
-        is_reduced = kind.reduces(args, xs, layer.shape) or all(reduced[s] for s in layer.inputs)
+        # An input that only lends its size (a crop's second) does not widen it either.
+        sources = [layer.inputs[i] for i in kind.field_inputs(len(layer.inputs))]
+        is_reduced = kind.reduces(args, xs, layer.shape) or all(reduced[s] for s in sources)
         field: RF | None = None
         if len(layer.shape) == 3:
             live_fields = [
-                fields[s] for s in layer.inputs if fields[s] is not None and not reduced[s]
-            ] or [fields[s] for s in layer.inputs if fields[s] is not None]
+                fields[s] for s in sources if fields[s] is not None and not reduced[s]
+            ] or [fields[s] for s in sources if fields[s] is not None]
             if live_fields:
-                field = compose(
-                    union(live_fields, layer.name, warnings),  # type: ignore[arg-type]
-                    kind.rf(args, xs),
-                )
-                if unbounded(field):
+                try:
+                    field = compose(
+                        union(live_fields, layer.name, warnings),  # type: ignore[arg-type]
+                        kind.rf(args, xs),
+                        kind.rf_phases(args, xs),
+                        layer.shape[1:],
+                    )
+                except Untracked as e:
+                    warnings.append(f"{layer.name}: {e}")
+                if field is not None and unbounded(field):
                     warnings.append(
                         f"{layer.name}: the receptive field grows past 2**{RF_BITS} pixels; "
                         "it is not tracked from here on"

@@ -18,9 +18,9 @@ import sympy
 from convcalc import context, num
 from convcalc.errors import UsageError
 from convcalc.graph import Graph, Layer
-from convcalc.layers.base import Args, AxisRF, Shape
+from convcalc.layers.base import PHASE_LIMIT, Args, AxisRF, Shape
 from convcalc.pipeline import load
-from convcalc.receptive import compose_axis
+from convcalc.receptive import RF, compose_axis
 from convcalc.report import DTYPE_BYTES, Report
 from convcalc.symbolic.ops import show, show_with, to_python, to_sympy
 from convcalc.units import plain
@@ -141,7 +141,9 @@ def explain_layer(layer: Layer, graph: Graph, report: Report) -> Explanation:
             f"activation bytes ({report.dtype})", num.prod(y) * width, values, row.activation_bytes
         )
     )
-    if row.rf is not None and len(shape) == 3:
+    if row.rf is not None and len(shape) == 3 and not _uniform(layer, graph, report):
+        out.steps += _phase_steps(row.rf)
+    elif row.rf is not None and len(shape) == 3:
         rf_in = [sympy.Symbol(n) for n in ("r_in", "j_in", "start_in")]
         t: AxisRF = kind.rf(args, xs)[0]
         source = [report.layer(s).rf for s in layer.inputs if s in _names(report)]
@@ -155,6 +157,60 @@ def explain_layer(layer: Layer, graph: Graph, report: Report) -> Explanation:
         out.steps.append(_step("RF jump (height)", jump, values, row.rf.jump[0]))
         out.steps.append(_step("RF start (height)", start, values, row.rf.start[0]))
     return out
+
+
+def _uniform(layer: Layer, graph: Graph, report: Report) -> bool:
+    """Whether the Distill rule explains the layer's field: its input's field and its own
+    transform are the same for every unit."""
+    xs = [graph.shapes[s] for s in layer.inputs]
+    sources = [report.layer(s).rf for s in layer.inputs if s in _names(report)]
+    return layer.kind.rf_phases(layer.args, xs) is None and all(
+        f is None or f.uniform for f in sources
+    )
+
+
+def _phase_steps(rf: RF) -> list[Step]:
+    """The field of a layer whose units do not all see alike (after upsampling or a
+    transposed conv), height axis: why, each phase's size, the largest and the smallest."""
+    if rf.bound[0]:
+        return [
+            Step(
+                "RF size (height), bound",
+                f"units repeat with a period over {PHASE_LIMIT}: an upper bound "
+                "from the envelope of the fields",
+                f"every unit sees at most {plain(rf.size[0])} pixels",
+                rf.size[0],
+            ),
+            Step("RF jump (height)", "mean input pixels per unit", plain(rf.jump[0]), rf.jump[0]),
+        ]
+    period = rf.period[0]
+    sizes = [size for size, _ in rf.phases[0]]
+    runs: list[list[int]] = []
+    for size in sizes:
+        if runs and runs[-1][0] == size:
+            runs[-1][1] += 1
+        else:
+            runs.append([size, 1])
+    shown = ", ".join(f"{size}" + (f" x{n}" if n > 1 else "") for size, n in runs)
+    step = plain(rf.jump[0] * period)
+    why = f"uneven after upsampling: units repeat every {period}, {step} pixels on"
+    return [
+        Step("RF period (height)", why, f"phase sizes {shown}", period),
+        Step("RF size (height), largest", "max over the phases", shown, rf.size[0]),
+        Step("RF size (height), smallest", "min over the phases", shown, rf.min_size[0]),
+        Step(
+            "RF jump (height)",
+            "pixels per period / period",
+            f"{plain(rf.jump[0] * period)} / {period}",
+            rf.jump[0],
+        ),
+        Step(
+            "RF start (height)",
+            "first pixel of the first unit that reads any",
+            plain(rf.start[0]),
+            rf.start[0],
+        ),
+    ]
 
 
 def _names(report: Report) -> set[str]:

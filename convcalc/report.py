@@ -95,13 +95,7 @@ class Report:
                     "flops": jsonable(row.flops),
                     "activation_bytes": jsonable(row.activation_bytes),
                     "traffic_bytes": jsonable(row.traffic_bytes),
-                    "rf": None
-                    if row.rf is None
-                    else {
-                        "size": [jsonable(v) for v in row.rf.size],
-                        "jump": [jsonable(v) for v in row.rf.jump],
-                        "start": [jsonable(v) for v in row.rf.start],
-                    },
+                    "rf": None if row.rf is None else rf_json(row.rf),
                 }
                 for row in self.layers
             ],
@@ -135,6 +129,29 @@ class Report:
         from convcalc.symbolic.ops import show
 
         return {"symbolic": {k: show(v) for k, v in metrics.items()}}
+
+
+def rf_json(rf: RF) -> dict[str, Any]:
+    """A receptive field's JSON: ``size``, ``jump`` and ``start`` per axis, and where units
+    differ or a field is bounded also ``min_size``, ``period``, ``phases`` (per axis, each
+    phase's ``size`` and ``start``) and ``bound`` (docs/conventions.md)."""
+    out: dict[str, Any] = {
+        "size": [jsonable(v) for v in rf.size],
+        "jump": [jsonable(v) for v in rf.jump],
+        "start": [_maybe(v) for v in rf.start],
+    }
+    if not rf.uniform:
+        out["min_size"] = [_maybe(v) for v in rf.min_size or (None, None)]
+        out["period"] = list(rf.period)
+        out["phases"] = [
+            [{"size": size, "start": start} for size, start in axis] for axis in rf.phases
+        ]
+        out["bound"] = list(rf.bound)
+    return out
+
+
+def _maybe(value: Any) -> Any:
+    return None if value is None else jsonable(value)
 
 
 def jsonable(value: Any) -> Any:

@@ -92,6 +92,8 @@ CASES = {
         1008,
     ),
     "shift": ([4, 5, 5], "{op: shift, k: 3}", (4, 5, 5), 0, 0, 0),
+    # Centre crop of 4x7x6 to 3x4: 4 channels kept, no weights and no arithmetic.
+    "crop": ([4, 7, 6], "{op: crop, size: [3, 4]}", (4, 3, 4), 0, 0, 0),
     # VGG fc6: 25,088 * 4,096 = 102,760,448 weights + 4,096 biases.
     "linear": (
         [25088],
@@ -159,6 +161,7 @@ FACTS = {
     "flatten": ("view", "view"),
     "reshape": ("view", "view"),
     "slice": ("view", "view"),
+    "crop": ("view", "view channel"),
     "identity": ("view", "view value position channel"),
     "dropout": ("view", "view value position channel"),
     "channel_shuffle": ("elementwise", "position"),

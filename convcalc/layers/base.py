@@ -9,7 +9,7 @@ helpers in :mod:`convcalc.num` (never ``//`` or ``max`` directly) so both work.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -99,9 +99,46 @@ class AxisRF:
     kernel: Any = 1
     stride: Any = 1
     pad: Any = 0
+    dilation: Any = 1  # spacing of the taps within the kernel (for the per-phase model)
 
 
 IDENTITY_RF = (AxisRF(), AxisRF())
+
+#: The longest period (units per repeat) of a per-phase receptive field tracked exactly;
+#: beyond it the field is bounded instead (docs/conventions.md).
+PHASE_LIMIT = 1024
+
+#: The input units one output unit reads: first, last and the spacing between them
+#: (lo, lo + every, ..., hi), or None when it reads none.
+Taps = tuple[int, int, int] | None
+
+
+@dataclass(frozen=True)
+class AxisPhases:
+    """Receptive-field transform of one axis whose output units are not evenly spaced over
+    its input (upsampling, transposed convolution, uneven adaptive windows).
+
+    Output unit ``q * period + r`` reads the input units ``q * step + lo``, then every
+    ``every`` units up to ``q * step + hi``, with ``(lo, hi, every) = taps[r]`` (None: it
+    reads none, as between the taps of a transposed conv with a kernel smaller than its
+    stride). ``envelope`` = (a, b) bounds every unit v's reads by ``v * step / period + a``
+    .. ``+ b``; it stands in for ``taps``, left empty, when the period is over
+    :data:`PHASE_LIMIT`.
+    """
+
+    period: int
+    step: int
+    taps: tuple[Taps, ...]
+    envelope: tuple[Fraction, Fraction]
+
+
+def phase_table(
+    period: int, step: int, reads: Callable[[int], Taps], envelope: tuple[Any, Any]
+) -> AxisPhases:
+    """An :class:`AxisPhases` whose taps come from ``reads(r)`` for each phase r (not
+    tabulated when the period is over the limit)."""
+    taps = tuple(reads(r) for r in range(period)) if period <= PHASE_LIMIT else ()
+    return AxisPhases(period, step, taps, (Fraction(envelope[0]), Fraction(envelope[1])))
 
 
 @dataclass
@@ -293,6 +330,19 @@ class LayerKind:
     def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
         """Receptive-field transform per spatial axis (height, width)."""
         return IDENTITY_RF
+
+    def rf_phases(
+        self, a: Args, xs: Sequence[Shape]
+    ) -> tuple[AxisPhases | None, AxisPhases | None] | None:
+        """The per-phase transform per axis, for kinds whose output units do not all read
+        the same pattern of input units (None: :meth:`rf` describes every unit; an axis
+        None: it cannot be tabulated, as with symbolic sizes)."""
+        return None
+
+    def field_inputs(self, count: int) -> range:
+        """Which of ``count`` inputs the output's values are read from (all, unless an
+        input only lends its size)."""
+        return range(count)
 
     def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
         """Whether the output has lost its spatial extent (see ``reduces_space``)."""

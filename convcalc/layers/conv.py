@@ -7,7 +7,9 @@ kind only says how many weights it owns and how many multiply-accumulates it per
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from convcalc import num
@@ -18,12 +20,15 @@ from convcalc.layers.base import (
     GROUPED,
     Arg,
     Args,
+    AxisPhases,
     AxisRF,
     Costs,
     LayerKind,
     Shape,
+    Taps,
     Window,
     check_dim,
+    phase_table,
     spatial,
 )
 from convcalc.layers.registry import register
@@ -114,7 +119,7 @@ class SlidingWindow(LayerKind):
         out = []
         for axis, size in ((0, h), (1, w)):
             before, _ = pads(a.padding, size, a.k[axis], stride[axis], dil[axis], axis)
-            out.append(AxisRF(dil[axis] * (a.k[axis] - 1) + 1, stride[axis], before))
+            out.append(AxisRF(dil[axis] * (a.k[axis] - 1) + 1, stride[axis], before, dil[axis]))
         return out[0], out[1]
 
     def window(self, a: Args) -> Window | None:
@@ -320,6 +325,37 @@ class TransposedConv(Grouped):
             first = num.ceildiv(p - eff + 1, s)
             out.append(AxisRF(num.ceildiv(eff, s), num.div(1, s), -first))
         return out[0], out[1]
+
+    def rf_phases(self, a: Args, xs: Sequence[Shape]) -> tuple[Any, Any] | None:
+        # Output o = q s + r reads input i = q + (r + p - t d) / s for the taps t where that
+        # division is exact: neighbouring outputs read different taps (period s).
+        out: list[AxisPhases | None] = []
+        for axis in (0, 1):
+            s, d, k, p = a.stride[axis], a.dilation[axis], a.k[axis], a.padding[2 * axis]
+            if not all(isinstance(v, int) for v in (s, d, k, p)):
+                out.append(None)  # symbolic: not tabulated
+                continue
+            out.append(
+                phase_table(
+                    s,
+                    1,
+                    lambda r, s=s, d=d, k=k, p=p: _deconv_reads(r + p, s, d, k),
+                    (Fraction(p - d * (k - 1), s), Fraction(p, s)),
+                )
+            )
+        return out[0], out[1]
+
+
+def _deconv_reads(offset: int, s: int, d: int, k: int) -> Taps:
+    """The inputs read by the output at ``offset`` (its index plus the padding) of a
+    transposed conv: i = (offset - t d) / s over the taps t < k where it is whole."""
+    g = math.gcd(s, d)
+    cycle = s // g  # the taps that divide exactly repeat every `cycle`, d / g inputs apart
+    first = next((t for t in range(min(cycle, k)) if (offset - t * d) % s == 0), None)
+    if first is None:
+        return None
+    last = first + (k - 1 - first) // cycle * cycle
+    return (offset - last * d) // s, (offset - first * d) // s, d // g
 
 
 @register

@@ -1,5 +1,5 @@
 """Fully connected layers and the ops that change a tensor's layout: linear, flatten,
-reshape, channel shuffle, identity and dropout."""
+reshape, channel shuffle, channel slice, spatial crop, identity and dropout."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from convcalc.layers.base import (
     LINEAR,
     Arg,
     Args,
+    AxisRF,
     Costs,
     Free,
     LayerKind,
@@ -124,6 +125,53 @@ class Slice(Free):
         if num.is_concrete(c) and num.is_concrete(a.stop) and a.stop > c:
             raise ShapeError(f"slice stop {a.stop} is beyond the {c} input channels")
         return (width, *xs[0][1:])
+
+
+@register
+class Crop(Free):
+    op = "crop"
+    doc = (
+        "centre crop to a size, or of the first input to the second's H x W "
+        "(U-Net's crop before concatenation); no cost"
+    )
+    category = "shape"
+    is_view = channel_local = True
+    inputs = (1, 2)
+    args = {
+        "size": Arg(
+            "pair", "output size s or [s_h, s_w] (with one input)", default=None, symbols=("h", "w")
+        )
+    }
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c, h, w = spatial(xs[0], self.op)
+        if len(xs) == 2:
+            if a.size is not None:
+                raise ShapeError("crop takes a 'size' or a second input to match, not both")
+            _, th, tw = spatial(xs[1], self.op)
+        elif a.size is None:
+            raise ShapeError("crop needs a 'size', or a second input whose size it matches")
+        else:
+            th, tw = a.size
+        for target, size, axis in ((th, h, "height"), (tw, w, "width")):
+            if num.is_concrete(target) and num.is_concrete(size) and target > size:
+                raise ShapeError(f"crop {axis} {target} is larger than the input {axis} {size}")
+        return (c, th, tw)
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        # Output unit u is input unit u + floor((n - m) / 2): the odd row or column of the
+        # margin is cut after (bottom, right), as TensorFlow's 'same' padding adds it after.
+        y = self.shape(a, xs)
+        h, w = (
+            AxisRF(1, 1, -num.floordiv(n - m, 2)) for n, m in zip(xs[0][1:], y[1:], strict=True)
+        )
+        return h, w
+
+    def field_inputs(self, count: int) -> range:
+        return range(1)  # a second input only lends its height and width
+
+    def summary(self, a: Args) -> str:
+        return "" if a.size is None else f"to {a.size[0]}x{a.size[1]}"
 
 
 @register

@@ -3,7 +3,9 @@ upsampling and the shift operation (all own no parameters and perform no MACs)."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from convcalc import num
@@ -12,12 +14,14 @@ from convcalc.layers.base import (
     ELEMENTWISE,
     Arg,
     Args,
+    AxisPhases,
     AxisRF,
     Costs,
     Free,
     LayerKind,
     Shape,
     check_dim,
+    phase_table,
     spatial,
 )
 from convcalc.layers.conv import DILATION, KERNEL, PADDING, SlidingWindow
@@ -186,6 +190,27 @@ class AdaptiveAvgPool(LayerKind):
             )
         return out[0], out[1]
 
+    def rf_phases(self, a: Args, xs: Sequence[Shape]) -> tuple[Any, Any] | None:
+        # Uneven windows: output i = q b + r reads [floor(i n / o), ceil((i + 1) n / o)), so
+        # with n / o = a / b in lowest terms the windows repeat every b outputs, a inputs on.
+        sizes = xs[0][1:]
+        if not all(isinstance(v, int) for v in (*sizes, *a.size)):
+            return None
+        if all(n % o == 0 for n, o in zip(sizes, a.size, strict=True)):
+            return None  # even windows: :meth:`rf` is exact
+        out = []
+        for n, o in zip(sizes, a.size, strict=True):
+            ratio = Fraction(n, o)
+            out.append(
+                phase_table(
+                    ratio.denominator,
+                    ratio.numerator,
+                    lambda r, q=ratio: (math.floor(r * q), math.ceil((r + 1) * q) - 1, 1),
+                    (Fraction(-1), ratio),
+                )
+            )
+        return out[0], out[1]
+
 
 @register
 class Upsample(LayerKind):
@@ -227,6 +252,51 @@ class Upsample(LayerKind):
             ratio: Any = num.div(xs[0][1 + axis], (self.shape(a, xs))[1 + axis])
             out.append(AxisRF(taps, ratio, 0))
         return out[0], out[1]
+
+    def rf_phases(self, a: Args, xs: Sequence[Shape]) -> tuple[Any, Any] | None:
+        # Output o reads input floor(o n / m) (nearest), or floor(x) and floor(x) + 1 with
+        # x = (o + 1/2) n / m - 1/2 (bilinear, half-pixel centres; the second only when x is
+        # not whole, its weight being the fraction). With n / m = a / b in lowest terms the
+        # pattern repeats every b outputs, a inputs on.
+        y = self.shape(a, xs)
+        out: list[AxisPhases | None] = []
+        for axis in (0, 1):
+            if a.scale is not None:
+                ratio: Any = num.div(1, a.scale[axis])
+            else:
+                ratio = num.div(xs[0][1 + axis], y[1 + axis])
+            if not num.is_concrete(ratio):
+                out.append(None)  # symbolic: not tabulated
+                continue
+            ratio = Fraction(ratio)
+            period, step = ratio.denominator, ratio.numerator
+            if a.mode == "nearest":
+                out.append(
+                    phase_table(
+                        period,
+                        step,
+                        lambda r, q=ratio: (math.floor(r * q), math.floor(r * q), 1),
+                        (Fraction(1, period) - 1, 0),
+                    )
+                )
+            else:
+                out.append(
+                    phase_table(
+                        period,
+                        step,
+                        lambda r, q=ratio: _bilinear_reads(
+                            (r + Fraction(1, 2)) * q - Fraction(1, 2)
+                        ),
+                        (ratio / 2 - Fraction(3, 2), ratio / 2 + Fraction(1, 2)),
+                    )
+                )
+        return out[0], out[1]
+
+
+def _bilinear_reads(x: Fraction) -> tuple[int, int, int]:
+    """The inputs a bilinear sample at x weighs: floor(x), and the next one unless x is whole."""
+    first = math.floor(x)
+    return first, first if x == first else first + 1, 1
 
 
 @register

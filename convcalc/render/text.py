@@ -54,11 +54,21 @@ def shape(values: Sequence[Any]) -> str:
 
 
 def rf_text(row: LayerRow) -> str:
-    """A layer's receptive field: one size when square, 'HxW' otherwise, '' for vectors."""
+    """A layer's receptive field: one size when square, 'HxW' otherwise, '' for vectors.
+    Where units differ (after upsampling) an axis reads 'smallest..largest'; where the
+    field is only bounded, '<=bound' (docs/conventions.md)."""
     if row.rf is None:
         return ""
-    h, w = row.rf.size
-    return plain(h) if h == w else f"{plain(h)}x{plain(w)}"
+    h, w = (_rf_axis(row.rf, axis) for axis in (0, 1))
+    return h if h == w else f"{h}x{w}"
+
+
+def _rf_axis(rf: Any, axis: int) -> str:
+    if rf.bound[axis]:
+        return f"<={plain(rf.size[axis])}"
+    if rf.min_size is not None and rf.min_size[axis] != rf.size[axis]:
+        return f"{plain(rf.min_size[axis])}..{plain(rf.size[axis])}"
+    return plain(rf.size[axis])
 
 
 def seconds(value: float | None) -> str:
