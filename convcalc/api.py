@@ -1,7 +1,9 @@
 """The library surface: everything the command line does is a call here.
 
 Functions return data (graphs, reports); they never print or exit. Errors are
-:class:`convcalc.errors.ConvcalcError` subclasses carrying file, line and layer. This module
+:class:`convcalc.errors.ConvcalcError` subclasses carrying file, line and layer, and only
+those: every function is wrapped in :func:`convcalc.pipeline.boundary`, which checks its
+arguments (types, None, NaN, infinities, huge and nested values) before it runs. This module
 only re-exports: the pipeline (:mod:`convcalc.pipeline`) and the commands built on it live
 below it, so none of them imports this facade. Each name is imported when first used, so
 ``from convcalc import api`` costs nothing and a concrete analysis never loads sympy.
@@ -10,6 +12,7 @@ below it, so none of them imports this facade. Each name is imported when first 
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,6 +68,10 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'convcalc.api' has no attribute {name!r}")
     module, attr = _EXPORTS[name]
     value = getattr(importlib.import_module(module), attr)
+    if inspect.isfunction(value):  # every argument checked before any work
+        from convcalc.pipeline import boundary
+
+        value = boundary(value)
     globals()[name] = value
     return value
 

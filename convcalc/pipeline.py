@@ -6,18 +6,28 @@ Every command goes through here: :mod:`convcalc.compare`, :mod:`convcalc.sweep`,
 :mod:`convcalc.api` re-exports them. The YAML schema (:mod:`convcalc.schema`) is the front
 end today; a reader of another format returns a :class:`~convcalc.graph.Graph` built with
 :class:`~convcalc.graph.GraphBuilder`, and :func:`load` is where it is chosen.
+
+:func:`boundary` is the API's gate: :mod:`convcalc.api` wraps every function it exports in
+it, so a caller's wrong types and absurd values end in a documented
+:class:`~convcalc.errors.ConvcalcError` before any work starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import inspect
+import itertools
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from convcalc import context, schema
-from convcalc.errors import UsageError
+from convcalc.errors import LimitError, UsageError
 from convcalc.graph import Graph
-from convcalc.layers.base import Shape
+from convcalc.layers.base import Shape, check_dim
 from convcalc.report import DTYPE_BYTES, Report
 from convcalc.values import Value, param_value
 
@@ -87,3 +97,185 @@ class ArchInfo:
 def list_architectures() -> list[ArchInfo]:
     """Bundled architectures with their one-line description and source."""
     return [ArchInfo(name, *schema.described(name)) for name in schema.loader.bundled_names()]
+
+
+# ---------------------------------------------------------------------------------------
+# The API boundary: every public function of convcalc.api checks its arguments here
+
+
+MAX_ITEMS = 10_000  # names in ``free``, ``targets``, ``devices``; architectures compared
+MAX_PATH = 4_096  # characters of a path or bundled name
+
+
+def _fail(fn: str, name: str, what: str, value: Any) -> UsageError:
+    return UsageError(f"{fn}(): {name} must be {what}, got {type(value).__name__}")
+
+
+def _path(fn: str, name: str, value: Any, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise _fail(fn, name, "a path or a bundled name", value)
+    if not value or len(value) > MAX_PATH:
+        raise UsageError(f"{fn}(): {name} must be a path of 1 to {MAX_PATH} characters")
+    return value
+
+
+def _text(fn: str, name: str, value: Any, optional: bool = False, limit: int = 10_000) -> Any:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise _fail(fn, name, "text", value)
+    if len(value) > limit:
+        raise LimitError(f"{fn}(): {name} is {len(value)} characters; the limit is {limit}")
+    return value
+
+
+def _flag(fn: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(fn, name, "True or False", value)
+    return value
+
+
+def _strings(fn: str, name: str, value: Any) -> tuple[str, ...]:
+    """A list of names: not one string (whose letters would be names), at most
+    MAX_ITEMS, each a string."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise _fail(fn, name, "a list of names", value)
+    items = tuple(itertools.islice(value, MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise LimitError(f"{fn}(): {name} has more than {MAX_ITEMS} items")
+    for item in items:
+        if not isinstance(item, str):
+            raise _fail(fn, f"each of {name}", "text", item)
+    return items
+
+
+def _items(fn: str, name: str, value: Any) -> tuple[Any, ...]:
+    """Architectures to compare: paths, names (``name:k=v``) or compare items."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise _fail(fn, name, "a list of architectures", value)
+    items = tuple(itertools.islice(value, MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise LimitError(f"{fn}(): {name} has more than {MAX_ITEMS} items")
+    return tuple(
+        item if hasattr(item, "arch") and hasattr(item, "params") else _path(fn, name, item)
+        for item in items
+    )
+
+
+def _params(fn: str, name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail(fn, name, "a mapping of parameter names to values", value)
+    if len(value) > MAX_ITEMS:
+        raise LimitError(f"{fn}(): {name} has more than {MAX_ITEMS} items")
+    out = {}
+    for key, v in value.items():
+        if not isinstance(key, str) or not key or len(key) > 100:
+            raise _fail(fn, f"each name in {name}", "text of 1 to 100 characters", key)
+        param_value(key, v)  # refuses what no parameter can be, before any work
+        out[key] = v
+    return out
+
+
+def _grid(fn: str, name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail(fn, name, "a mapping of parameter names to lists of values", value)
+    for key, values in value.items():
+        if not isinstance(key, str) or not key or len(key) > 100:
+            raise _fail(fn, f"each name in {name}", "text of 1 to 100 characters", key)
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            raise _fail(fn, f"the values of {key!r}", "a list of numbers", values)
+    return value
+
+
+def _shape(fn: str, name: str, value: Any) -> Shape | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence)
+        or len(value) not in (1, 3)
+    ):
+        raise _fail(fn, name, "C, H, W (or one size) as integers", value)
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _fail(fn, f"each size of {name}", "an integer", v)
+        check_dim(v, "input size")
+    return tuple(value)
+
+
+def _count(fn: str, name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 20:
+        raise _fail(fn, name, f"an integer from 1 to {1 << 20}", value)
+    return value
+
+
+def _report(fn: str, name: str, value: Any) -> Report:
+    if not isinstance(value, Report):
+        raise _fail(fn, name, "a Report (from analyze)", value)
+    return value
+
+
+def _callable(fn: str, name: str, value: Any) -> Any:
+    if value is not None and not callable(value):
+        raise _fail(fn, name, "a function or None", value)
+    return value
+
+
+_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
+    "arch": _path,
+    "device_file": partial(_path, optional=True),
+    "items": _items,
+    "archs": _items,
+    "params": _params,
+    "grid": _grid,
+    "input_shape": _shape,
+    "dtype": partial(_text, optional=True),
+    "device": partial(_text, optional=True, limit=200),
+    "text": _text,
+    "free": _strings,
+    "targets": _strings,
+    "devices": _strings,
+    "symbolic": _flag,
+    "smooth": _flag,
+    "design_warnings": _flag,
+    "warnings": _flag,
+    "progress": _callable,
+    "report": _report,
+    "batch": _count,
+}
+
+
+def boundary(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with its arguments checked first: wrong names or counts of arguments, wrong
+    types, None where a value is needed, NaN, infinities, huge integers and nested values
+    all become a :class:`UsageError` or :class:`LimitError` naming the argument, instead of
+    whatever Python would raise deep inside. Input that nests deeper than the interpreter
+    can follow is a :class:`LimitError` too."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise UsageError(f"{fn.__name__}(): {e}") from None
+        for name, value in bound.arguments.items():
+            check = _CHECKS.get(name)
+            if check is not None:
+                bound.arguments[name] = check(fn.__name__, name, value)
+        try:
+            return fn(*bound.args, **bound.kwargs)
+        except RecursionError:
+            raise LimitError(f"{fn.__name__}(): the input nests too deeply") from None
+
+    return checked

@@ -104,6 +104,8 @@ def sweep(
         from convcalc.devices import load_profile
 
         profile = load_profile(device, path=device_file)
+    if not isinstance(grid, Mapping):
+        raise UsageError("the grid must map parameter names to lists of values")
     axes = {k: _axis(k, vs) for k, vs in grid.items()}
     arch = str(arch)
     names = list(axes)

@@ -3,6 +3,7 @@ code: ``--set name=value``, ``--input CxHxW``, sweep value lists and parameter v
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -17,21 +18,39 @@ MAX_POINTS = 1_000_000  # values of one sweep parameter, and points in one sweep
 MAX_ANALYSED_POINTS = 1_000  # points of a sweep analysed one by one (a device, or no formula)
 
 
+MAX_TEXT = 1_000  # characters of one value given as text
+
+
 def param_value(name: str, value: Value) -> Any:
     """A parameter value as an exact number: text is a constant expression (``0.714`` is
-    714/1000), a float the decimal it prints as."""
+    714/1000), a float the decimal it prints as. Anything else (a bool, None, a list, NaN,
+    an infinity, an integer beyond the exact-value limit) is a :class:`UsageError` or a
+    :class:`LimitError`, never a crash later."""
     if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise LimitError(
+                f"value of {name!r} is {len(value)} characters; the limit is {MAX_TEXT}"
+            )
         try:
             return expr.constant(value)
         except ConvcalcError as e:
             raise UsageError(f"value of {name!r}: {e.message}", hint=e.hint) from None
+    if isinstance(value, bool) or not isinstance(value, int | Fraction | float):
+        raise UsageError(f"value of {name!r} must be a number or text, got {type(value).__name__}")
     if isinstance(value, float):
-        return Fraction(repr(value))
-    return value
+        if not math.isfinite(value):
+            raise UsageError(f"value of {name!r} must be finite, got {value!r}")
+        value = Fraction(repr(value))
+    try:
+        return num.normalize(value)
+    except LimitError as e:
+        raise LimitError(f"value of {name!r}: {e.message}") from None
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
     """``name=value`` from ``--set``; the value is parsed later as a constant expression."""
+    if not isinstance(text, str):
+        raise UsageError(f"--set expects name=value text, got {type(text).__name__}")
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not LAYER_NAME.match(name) or not value.strip():
@@ -41,6 +60,8 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 def parse_shape(text: str) -> Shape:
     """``3x224x224`` (or ``224`` for a vector input) from ``--input``."""
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise UsageError("--input expects CxHxW text")
     parts = text.lower().replace("*", "x").split("x")
     try:
         values = tuple(check_dim(expr.constant(p), "input size") for p in parts)
