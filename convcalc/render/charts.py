@@ -6,8 +6,9 @@ made of (:class:`~convcalc.report.Report`, :class:`~convcalc.devices.DeviceEstim
 :class:`~convcalc.sweep.Sweep`) and returns plain numbers, already folded or sampled to a
 size a picture can show; it imports nothing heavy, so tests and the page read the same data.
 A *draw* function turns a series into a matplotlib figure. matplotlib is the optional extra
-``convcalc[report]``: it is imported by :func:`figure` only, the first time a chart is
-drawn, so the core install and ``convcalc --help`` never load it.
+``convcalc[report]``: it is imported only when a chart is drawn (:func:`require`), so the
+core install and ``convcalc --help`` never load it, and its settings (:data:`RC`) are in
+force only while a chart is drawn or saved.
 
 Nothing here computes a metric a second time. The memory timeline is
 :func:`convcalc.graph.live_totals`, the scan the analysis takes its peak from, over the
@@ -25,12 +26,13 @@ point.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from convcalc import num
 from convcalc.errors import UsageError
@@ -52,6 +54,7 @@ MAX_POINTS = 2000  # points of a line chart
 ROOF_BINS = 100  # roofline spots per decade on each axis
 INSTALL = "pip install 'convcalc[report]'"
 CHARTS = ("stages", "memory", "roofline", "rf", "sweep")
+T = TypeVar("T")
 
 # One colour per device cost class (matplotlib's default cycle, in COST_CLASSES order).
 CLASS_COLOURS = dict(
@@ -332,6 +335,32 @@ def sweep_grid(result: Sweep) -> SweepGrid:
 # --- drawing ------------------------------------------------------------------------------
 
 
+# matplotlib settings for drawing and saving, applied around each (the caller's own
+# settings are left as they were).
+RC = {
+    "svg.fonttype": "none",  # text stays text: small, selectable, escaped
+    "svg.hashsalt": "convcalc",  # the same ids on every run
+    "path.simplify": False,  # every sampled point drawn (at most MAX_POINTS)
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _styled(fn: Callable[..., T]) -> Callable[..., T]:
+    """Run ``fn`` with :data:`RC` in force."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> T:
+        require()
+        import matplotlib
+
+        with matplotlib.rc_context(RC):
+            return fn(*args, **kwargs)
+
+    return run
+
+
 def require() -> None:
     """Import matplotlib, or say how to install it (called before any work is done)."""
     try:
@@ -347,19 +376,8 @@ def figure(width: float, height: float, rows: int = 1, cols: int = 1) -> tuple[F
     """A new figure and its axes, importing matplotlib on first use (without pyplot, so no
     global state and no display)."""
     require()
-    import matplotlib
     from matplotlib.figure import Figure
 
-    matplotlib.rcParams.update(
-        {
-            "svg.fonttype": "none",  # text stays text: small, selectable, escaped
-            "svg.hashsalt": "convcalc",  # the same ids on every run
-            "path.simplify": False,  # every sampled point drawn (at most MAX_POINTS)
-            "font.size": 9,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.subplots(rows, cols, squeeze=False)
 
@@ -376,6 +394,7 @@ def _ticks(axis: Any, text: Any, top: float | None = None) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: text(int(v)) if v >= 1 else "0"))
 
 
+@_styled
 def draw_stages(s: Stages, title: str) -> Figure:
     """Three horizontal bar panels (params, MACs, activation memory) sharing the stages."""
     fig, axes = figure(9.0, 1.3 + 0.2 * len(s.labels), 1, 3)
@@ -402,6 +421,7 @@ def draw_stages(s: Stages, title: str) -> Figure:
     return fig
 
 
+@_styled
 def draw_timeline(t: Timeline, title: str) -> Figure:
     """Live activation bytes after each layer, the peak marked with its layer."""
     fig, axes = figure(9.0, 3.2)
@@ -429,6 +449,7 @@ def draw_timeline(t: Timeline, title: str) -> Figure:
     return fig
 
 
+@_styled
 def draw_roofline(r: Roofline, title: str) -> Figure:
     """Layers on the device roofline, coloured by cost class, the ridge point marked."""
     fig, axes = figure(7.5, 4.2)
@@ -475,6 +496,7 @@ def draw_roofline(r: Roofline, title: str) -> Figure:
     return fig
 
 
+@_styled
 def draw_rf(s: RFSeries, title: str) -> Figure:
     """Receptive-field size and jump against layer index, the input size drawn."""
     fig, axes = figure(9.0, 3.2, 1, 2)
@@ -509,6 +531,7 @@ def draw_rf(s: RFSeries, title: str) -> Figure:
     return fig
 
 
+@_styled
 def draw_sweep(g: SweepGrid, title: str) -> Figure:
     """A heat map per metric over two varied parameters, or curves over one."""
     metrics = list(g.values)
@@ -518,8 +541,7 @@ def draw_sweep(g: SweepGrid, title: str) -> Figure:
         grid = g.values[name]
         text = seconds if name == "latency" else human
         if g.y_name is None:
-            ys = [v for v in grid[0]]
-            line = ax.plot(g.xs, [math.nan if v is None else v for v in ys], marker="o")[0]
+            line = ax.plot(g.xs, [math.nan if v is None else v for v in grid[0]], marker="o")[0]
             line.set_gid(f"series-sweep-{col}")
             ax.set_xlabel(g.x_name)
             ax.yaxis.set_major_formatter(_formatter(text))
@@ -584,6 +606,7 @@ _SIZE = re.compile(r'\s+(?:width|height)="[\d.]+pt"')
 _IDS = re.compile(r'(\bid="|href="#|url\(#)([^")]+)')
 
 
+@_styled
 def svg(fig: Figure, prefix: str = "") -> str:
     """The figure as an ``<svg>`` element for an HTML page: no XML prolog, no namespace
     URLs (HTML puts ``<svg>`` in its namespace by itself), plain ``href`` for ``xlink:href``,
@@ -601,6 +624,7 @@ def svg(fig: Figure, prefix: str = "") -> str:
     return text
 
 
+@_styled
 def save(fig: Figure, path: str) -> None:
     """Write a figure to ``path``: SVG or PNG by its suffix."""
     lower = path.lower()
