@@ -28,11 +28,12 @@ MAX_LAYER_INPUTS = 1_000_000  # inputs of every layer together (merge fan-in)
 MAX_UNDECIDED = 10_000  # layers and values whose condition depends on free parameters
 SYMBOLIC_SECONDS = 30.0  # symbolic work (simplifying, comparing, printing) in one run
 
-# What each budget counts, for the error a user sees.
+# What each budget counts, for the error a user sees, and the constant that bounds it
+# (read when a run starts, so a test can lower it).
 _WHAT = {
-    "yaml_bytes": ("bytes of YAML (the file and its imports together)", MAX_RUN_YAML_BYTES),
-    "layer_inputs": ("layer inputs (merge fan-in over the whole network)", MAX_LAYER_INPUTS),
-    "undecided": ("conditions that depend on free parameters", MAX_UNDECIDED),
+    "yaml_bytes": ("bytes of YAML (the file and its imports together)", "MAX_RUN_YAML_BYTES"),
+    "layer_inputs": ("layer inputs (merge fan-in over the whole network)", "MAX_LAYER_INPUTS"),
+    "undecided": ("conditions that depend on free parameters", "MAX_UNDECIDED"),
 }
 
 
@@ -41,10 +42,10 @@ class Work:
     """What one run may still spend: each budget counts down from its limit; the symbolic
     deadline is set by the first symbolic operation of the run."""
 
-    yaml_bytes: int = MAX_RUN_YAML_BYTES
-    layer_inputs: int = MAX_LAYER_INPUTS
-    undecided: int = MAX_UNDECIDED
-    symbolic_seconds: float = SYMBOLIC_SECONDS
+    yaml_bytes: int = field(default_factory=lambda: MAX_RUN_YAML_BYTES)
+    layer_inputs: int = field(default_factory=lambda: MAX_LAYER_INPUTS)
+    undecided: int = field(default_factory=lambda: MAX_UNDECIDED)
+    symbolic_seconds: float = field(default_factory=lambda: SYMBOLIC_SECONDS)
     deadline: float | None = None
 
 
@@ -113,7 +114,8 @@ def charge(what: str, amount: int) -> None:
     left = getattr(state.work, what) - amount
     setattr(state.work, what, left)
     if left < 0:
-        words, limit = _WHAT[what]
+        words, constant = _WHAT[what]
+        limit = globals()[constant]
         raise LimitError(
             f"the run exceeds its budget of {limit} {words}",
             hint="see docs/limits.md",

@@ -15,7 +15,8 @@ function here before it lays it out:
 - :func:`csv_cell` for CSV: :func:`visible`, then a cell that a spreadsheet would read as
   a formula (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with
   an apostrophe, unless the whole cell is a number (``-3``, ``0.25``, ``-1/3``, ``1e-05``).
-- :func:`markdown_cell` for markdown: :func:`visible`, then HTML (``<``, ``&``), images,
+- :func:`markdown_cell` for markdown: :func:`visible`, then HTML (a ``<`` that opens a tag,
+  an ``&`` that opens an entity), images,
   backslash escapes, ``|`` and line breaks are escaped, so a cell stays one cell of text.
 - HTML output escapes with :func:`html.escape` after :func:`visible`
   (:func:`html_text`).
@@ -43,6 +44,9 @@ _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # A whole cell that is a number: an integer, a decimal, a fraction or a float's repr.
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+)?|[+-]?(inf|nan)")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What starts HTML in markdown: a tag, a comment or declaration, an entity ('<=' and a
+# lone '&' are text and stay as they are).
+_MD_HTML = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 # A backslash before ASCII punctuation is a markdown escape; doubled, it is a backslash.
 _MD_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
@@ -84,7 +88,8 @@ def markdown_cell(value: Any) -> str:
     """A markdown table cell that stays one cell of text: no HTML, no image, no escape
     that eats the column separator; ``|`` escaped and line breaks as ``<br>``."""
     text = _MD_BACKSLASH.sub(r"\\\\", visible(value, newlines=True))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace("![", "!\\[")
+    text = _MD_HTML.sub(lambda m: "&amp;" if m.group() == "&" else "&lt;", text)
+    text = text.replace("![", "!\\[")
     return text.replace("|", "\\|").replace("\n", "<br>")
 
 
