@@ -52,7 +52,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """Every cell through :func:`~convcalc.render.sanitize.csv_cell`: shown, never run."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow([csv_cell(c) for c in header])
     writer.writerows([csv_cell(c) for c in r] for r in rows)
     return buf.getvalue()
 

@@ -39,7 +39,8 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     """A pipe table's lines; every cell passes through
     :func:`~convcalc.render.sanitize.markdown_cell` (a pipe escaped, a line break as <br>,
     no HTML), so every cell stays one cell of text in its column."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    head = " | ".join(markdown_cell(h) for h in header)
+    lines = ["| " + head + " |", "|" + "|".join("---" for _ in header) + "|"]
     for r in rows:
         lines.append("| " + " | ".join(markdown_cell(c) for c in r) + " |")
     return lines
