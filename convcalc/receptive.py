@@ -137,7 +137,7 @@ def compose(
 def unbounded(rf: RF) -> bool:
     """Whether a field has grown past :data:`RF_BITS` bits (it is no longer tracked)."""
     return any(
-        num.is_concrete(v) and v is not None and abs(v) >= 2**RF_BITS
+        num.is_concrete(v) and abs(v) >= 2**RF_BITS
         for v in (*rf.size, *rf.jump, *rf.start)
     )
 

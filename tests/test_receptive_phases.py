@@ -13,6 +13,7 @@ as padding is, so a field counts the padding it reaches):
 - bilinear (half-pixel centres): x = (o + 1/2) n / m - 1/2, output o reads floor(x) and,
   unless x is whole (the second weight is then 0), floor(x) + 1;
 - crop from n to m: output o reads o + floor((n - m) / 2);
+- adaptive average pooling from n to m: output o reads [floor(o n / m), ceil((o + 1) n / m));
 - concatenation and addition: the union of the inputs; element-wise layers: the same unit.
 """
 
@@ -80,6 +81,8 @@ def reads(layer, graph: Graph, axis: int):
         return bilinear
     if op == "crop":
         return lambda o: [(sources[0], o + (n - m) // 2)]
+    if op == "adaptive_avgpool":  # PyTorch's windows [floor(o n / m), ceil((o + 1) n / m))
+        return lambda o: [(sources[0], i) for i in range(o * n // m, -(-(o + 1) * n // m))]
     if op in ("concat", "add"):
         return lambda o: [(s, o) for s in sources]
     if op in ("bn", "relu", "swish", "identity", "slice"):
@@ -160,8 +163,8 @@ def check_layer(report: Report, graph: Graph, pixels: Pixels, name: str, axis: i
 def stacks(draw):
     """A square input and a chain of layers, each with the same arguments on both axes:
     convs, max pools, transposed convs of several strides, nearest and bilinear upsampling
-    (by a scale or to a size), centre crops, and U-Net skips (an earlier tensor of the same
-    mean jump cropped to the current size and concatenated)."""
+    (by a scale or to a size), adaptive average pools, centre crops, and U-Net skips (an
+    earlier tensor of the same mean jump cropped to the current size and concatenated)."""
     n = draw(st.integers(4, 16))
     specs = []
     tensors = [("input", n, Fraction(1))]  # name, extent, input pixels per unit
@@ -170,7 +173,10 @@ def stacks(draw):
         name, size, jump = current
         op = draw(
             st.sampled_from(
-                ["conv", "maxpool", "deconv", "nearest", "bilinear", "crop", "skip", "skip"]
+                [
+                    *("conv", "maxpool", "deconv", "nearest", "bilinear"),
+                    *("crop", "adaptive", "skip", "skip"),
+                ]
             )
         )
         spec: dict = {"name": f"l{i}", "from": name}
@@ -207,6 +213,10 @@ def stacks(draw):
         elif op == "crop":
             out = draw(st.integers(1, size))
             spec.update(op="crop", size=out)
+        elif op == "adaptive":
+            out = draw(st.integers(2, max(2, size)))  # 1 would be a global summary
+            spec.update(op="adaptive_avgpool", size=out)
+            jump *= Fraction(size, out)
         else:
             earlier = [t for t in tensors[:-1] if t[1] >= size and t[2] == jump]
             if not earlier:
@@ -419,3 +429,19 @@ def test_conventions_page_shows_what_analyze_prints() -> None:
     shown = text[text.index(marker) + len(marker) :].split("```", 1)[0]
     result = CliRunner().invoke(app, ["analyze", "unet", "--depth", "1"])
     assert result.stdout == shown
+
+
+def test_branches_of_different_jumps_after_upsampling_are_not_tracked() -> None:
+    # A x2 upsample cropped back to 16 rows steps half a pixel per unit, the input one
+    # pixel: no period describes their concatenation, so convcalc says so and shows none.
+    report = analyze(
+        load(
+            "input: [1, 16, 16]\nlayers:\n"
+            "  - {op: upsample, scale: 2, name: up}\n"
+            "  - {op: crop, size: 16, name: c}\n"
+            "  - {op: concat, from: [c, input], name: m}\n"
+        )
+    )
+    assert report.layer("c").rf.jump == (Fraction(1, 2),) * 2
+    assert report.layer("m").rf is None
+    assert any(w.startswith("m: branches meet with different jumps") for w in report.warnings)
