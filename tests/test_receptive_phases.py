@@ -445,3 +445,60 @@ def test_branches_of_different_jumps_after_upsampling_are_not_tracked() -> None:
     assert report.layer("c").rf.jump == (Fraction(1, 2),) * 2
     assert report.layer("m").rf is None
     assert any(w.startswith("m: branches meet with different jumps") for w in report.warnings)
+
+
+# --- what the report, the table and explain show --------------------------------------------
+
+
+def test_json_adds_the_phase_fields_only_where_units_differ() -> None:
+    _, report = bundled("unet")
+    layers = {row["name"]: row["rf"] for row in report.to_json()["layers"]}
+    assert set(layers["enc1.conv1.conv"]) == {"size", "jump", "start"}  # uniform: as before
+    head = layers["head"]
+    assert head["size"] == [204, 204] and head["min_size"] == [188, 188]
+    assert head["period"] == [16, 16] and head["bound"] == [False, False]
+    assert head["phases"][0][:5] == [{"size": 188, "start": 0}] * 4 + [{"size": 204, "start": 0}]
+
+
+def test_the_rf_column_shows_the_range_or_the_bound() -> None:
+    from convcalc.render.text import rf_text
+
+    _, report = bundled("unet")
+    assert rf_text(report.layer("head")) == "188..204"
+    assert rf_text(report.layer("dec3.conv2.conv")) == "188"  # period 4, every phase 188
+    graph = load("input: [1, 12, 12]\nlayers:\n  - {op: upsample, size: 17, name: u}\n")
+    saved = base.PHASE_LIMIT
+    base.PHASE_LIMIT = 8  # 12 -> 17 has a period of 17
+    try:
+        row = analyze(graph).layer("u")
+    finally:
+        base.PHASE_LIMIT = saved
+    # Nearest 12 -> 17: every unit reads one pixel; the envelope bound is floor(11/17) + 1.
+    assert rf_text(row) == "<=1" and row.rf.bound == (True, True)
+
+
+def test_explain_gives_the_period_and_each_phase() -> None:
+    from convcalc.explain import derive
+
+    graph, report = bundled("unet")
+    (explanation,) = derive(graph, report, ["head"])
+    steps = {s.metric: s for s in explanation.steps}
+    assert steps["RF period (height)"].value == 16
+    assert steps["RF period (height)"].substituted == "phase sizes 188 x4, 204 x12"
+    assert steps["RF size (height), largest"].value == 204
+    assert steps["RF size (height), smallest"].value == 188
+    assert steps["RF jump (height)"].value == 1
+    # A layer whose fields are uniform keeps the Distill formula.
+    (encoder,) = derive(graph, report, ["enc2.conv1.conv"])
+    assert [s.formula for s in encoder.steps if s.metric == "RF size (height)"] == [
+        "d_h*j_in*(k_h - 1) + r_in"
+    ]
+
+
+def test_upsampling_to_a_free_size_is_not_tracked() -> None:
+    graph = load(
+        "params: {m: null}\ninput: [1, 8, 8]\nlayers:\n  - {op: upsample, size: [m, m], name: u}\n"
+    )
+    report = analyze(graph)
+    assert report.layer("u").rf is None
+    assert "u: the receptive field after this layer needs concrete sizes" in report.warnings
