@@ -177,17 +177,22 @@ def live_bytes(report: Report) -> list[Any]:
     """Bytes alive after each layer: :func:`convcalc.graph.live_totals` over the report's
     rows, with the sizes the analysis gave them (the network input is alive at the start)."""
     width = DTYPE_BYTES[report.dtype]
+    return [v * width for v in _live_elements(report)]
+
+
+def _live_elements(report: Report) -> list[Any]:
     size: dict[str, Any] = {INPUT: num.prod(report.input)}
     for row in report.layers:
         size[row.name] = row.output_elements
     steps = [Step(row.name, row.inputs) for row in report.layers]
-    return [v * width for v in live_totals(steps, size, (INPUT,))]
+    return live_totals(steps, size, (INPUT,))
 
 
 def timeline(report: Report) -> Timeline:
     """The memory timeline of a report, at most :data:`MAX_POINTS` points: each point of a
     sample is the largest value of its run of layers, at that layer."""
-    live = [_float(v, "live activation memory") for v in live_bytes(report)]
+    width = DTYPE_BYTES[report.dtype]
+    live = [_float(v, "live activation memory") * width for v in _live_elements(report)]
     if not live:
         raise UsageError(f"{report.architecture} has no layers to chart")
     at = max(range(len(live)), key=lambda i: (live[i], -i))
@@ -267,19 +272,22 @@ def roofline(est: DeviceEstimate, profile: DeviceProfile) -> Roofline:
             hint="it is a pure budget; pick a device with hardware figures (`convcalc devices`)",
         )
     peak = profile.peak(est.dtype)
-    spots: dict[str, dict[tuple[int, int], list[float]]] = {}
+    # Layers with the same class, FLOPs, traffic and time first (repeated blocks), then
+    # their spots: a long network of few distinct layers costs few logarithms.
+    same: dict[tuple[str, float, float, float], int] = {}
     left_out = 0
     for t in est.layers:
-        if t.fused_into or t.op_class == VIEW or t.traffic_bytes <= 0 or t.time_s <= 0:
+        if t.fused_into or t.op_class == VIEW or min(t.traffic_bytes, t.time_s, t.flops) <= 0:
             left_out += 1
             continue
-        if t.flops <= 0:
-            left_out += 1
-            continue
-        x, y = t.flops / t.traffic_bytes, t.flops / t.time_s
+        key = (t.op_class, t.flops, t.traffic_bytes, t.time_s)
+        same[key] = same.get(key, 0) + 1
+    spots: dict[str, dict[tuple[int, int], list[float]]] = {}
+    for (cls, flops, traffic, time_s), n in same.items():
+        x, y = flops / traffic, flops / time_s
         key = (round(math.log10(x) * ROOF_BINS), round(math.log10(y) * ROOF_BINS))
-        spot = spots.setdefault(t.op_class, {}).setdefault(key, [x, y, 0])
-        spot[2] += 1
+        spot = spots.setdefault(cls, {}).setdefault(key, [x, y, 0])
+        spot[2] += n
     points = {cls: [(x, y, int(n)) for x, y, n in found.values()] for cls, found in spots.items()}
     bw = profile.bandwidth_Bps
     return Roofline(est.device, est.dtype, points, peak, bw, peak / bw, len(est.layers), left_out)

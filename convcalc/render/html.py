@@ -21,6 +21,7 @@ above it holds every layer.
 
 from __future__ import annotations
 
+import heapq
 import html
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
@@ -331,7 +332,7 @@ def _layers(net: Network) -> str:
     indexed = list(enumerate(r.layers))
     note = ""
     if len(indexed) > MAX_TABLE_ROWS:
-        costly = sorted(indexed, key=lambda x: (-x[1].macs, x[0]))[:MAX_TABLE_ROWS]
+        costly = heapq.nsmallest(MAX_TABLE_ROWS, indexed, key=lambda x: (-x[1].macs, x[0]))
         indexed = sorted(costly, key=lambda x: x[0])
         note = (
             f"{len(r.layers):,} layers: the {MAX_TABLE_ROWS:,} with the most MACs are listed "
