@@ -460,7 +460,7 @@ def draw_timeline(t: Timeline, title: str) -> Figure:
 @_styled
 def draw_roofline(r: Roofline, title: str) -> Figure:
     """Layers on the device roofline, coloured by cost class, the ridge point marked."""
-    fig, axes = figure(7.5, 4.2)
+    fig, axes = figure(8.5, 4.2)
     ax = axes[0][0]
     xs = [x for pts in r.points.values() for x, _, _ in pts] or [r.ridge]
     lo, hi = min(min(xs), r.ridge) / 4, max(max(xs), r.ridge) * 4
@@ -499,7 +499,7 @@ def draw_roofline(r: Roofline, title: str) -> Figure:
     ax.set_xlim(lo, hi)
     ax.set_xlabel("arithmetic intensity (FLOP per byte of traffic)")
     ax.set_ylabel("estimated FLOP/s")
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)  # beside: no dot hidden
     ax.set_title(f"{title} on {r.device} ({r.dtype})")
     return fig
 
