@@ -10,6 +10,7 @@ from typing import Any
 
 from convcalc import num
 from convcalc.graph import INPUT, Graph, Step, live_totals, peak_of
+from convcalc.layers import base
 from convcalc.receptive import INPUT_RF, RF, RF_BITS, Untracked, compose, unbounded, union
 from convcalc.report import DTYPE_BYTES, LayerRow, Report, Totals
 
@@ -66,6 +67,18 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
                     )
                 except Untracked as e:
                     warnings.append(f"{layer.name}: {e}")
+                if (
+                    field is not None
+                    and any(field.bound)
+                    and not any(
+                        any(f.bound)
+                        for f in live_fields  # type: ignore[union-attr]
+                    )
+                ):
+                    warnings.append(
+                        f"{layer.name}: its units repeat with a period over {base.PHASE_LIMIT}; "
+                        "the receptive field shown from here on is an upper bound"
+                    )
                 if field is not None and unbounded(field):
                     warnings.append(
                         f"{layer.name}: the receptive field grows past 2**{RF_BITS} pixels; "

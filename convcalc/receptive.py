@@ -136,10 +136,7 @@ def compose(
 
 def unbounded(rf: RF) -> bool:
     """Whether a field has grown past :data:`RF_BITS` bits (it is no longer tracked)."""
-    return any(
-        num.is_concrete(v) and abs(v) >= 2**RF_BITS
-        for v in (*rf.size, *rf.jump, *rf.start)
-    )
+    return any(num.is_concrete(v) and abs(v) >= 2**RF_BITS for v in (*rf.size, *rf.jump, *rf.start))
 
 
 def union(fields: list[RF], layer: str, warnings: list[str]) -> RF:
@@ -202,6 +199,8 @@ def _through(f: Phased | Envelope, t: AxisPhases) -> Phased | Envelope:
     units q * t.step + taps[r]; shifting v by t.period * P / gcd(P, t.step) shifts those by
     whole periods of the input field, so that is the new period."""
     if isinstance(f, Phased):
+        if _empty(f):
+            raise Untracked("no unit of its input reads an input pixel")
         g = math.gcd(f.period, t.step)
         period = t.period * (f.period // g)
         if t.taps and period <= PHASE_LIMIT:
@@ -223,6 +222,12 @@ def _through(f: Phased | Envelope, t: AxisPhases) -> Phased | Envelope:
     else:
         lo, hi = t.envelope
     return Envelope(f.slope * mu, f.slope * lo + f.lo, f.slope * hi + f.hi)
+
+
+def _empty(f: Phased | Envelope) -> bool:
+    """Whether no unit reads any pixel (a crop or stride that keeps only the units between
+    a transposed conv's taps)."""
+    return isinstance(f, Phased) and all(s is None for s in f.spans)
 
 
 def _reach(f: Phased, first: int, last: int, every: int) -> Span:
@@ -262,6 +267,9 @@ def _envelope(f: Phased) -> Envelope:
 
 def _union_axis(fields: list[RF], a: int, layer: str) -> Phased | Envelope | tuple:
     states = [_phased(f, a) if f.axes[a] is None else f.axes[a] for f in fields]
+    states = [s for s in states if not _empty(s)]  # a branch that reads nothing adds nothing
+    if not states:
+        raise Untracked("no unit of its inputs reads an input pixel")
     slopes = {s.slope for s in states}
     if len(slopes) > 1:
         raise Untracked(
