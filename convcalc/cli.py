@@ -101,7 +101,10 @@ def _guard(debug: bool, fn: Callable[[], Any]) -> Any:
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"convcalc {__version__}\n")
+        try:
+            sys.stdout.write(f"convcalc {__version__}\n")
+        except BrokenPipeError:  # runs inside click, which would end with exit 1
+            _pipe_closed()
         raise typer.Exit()
 
 

@@ -114,6 +114,8 @@ def sweep(
     count = math.prod(len(v) for v in axes.values())
     if count > MAX_POINTS:
         raise LimitError(f"the grid has {count} points; the limit is {MAX_POINTS}")
+    if profile is not None and count > MAX_ANALYSED_POINTS:
+        _too_many_to_analyse(count, "a device estimate")
     fixed = dict(params or {})
     result = Sweep(arch, names)
     evaluate: Callable[..., tuple[Any, ...]] | None = None
@@ -155,12 +157,7 @@ def sweep(
         )
         return result
     if count > MAX_ANALYSED_POINTS:
-        why = "a device estimate" if profile is not None else result.note
-        raise LimitError(
-            f"the grid has {count} points and each must be analysed ({why}); "
-            f"the limit is {MAX_ANALYSED_POINTS}",
-            hint="fewer values, or no --device (the totals alone are compiled)",
-        )
+        _too_many_to_analyse(count, result.note)
     rows = []
     for index, point in enumerate(itertools.product(*grid_axes)):
         rows.append(row(point))
@@ -181,3 +178,11 @@ def _axis(name: str, values: Iterable[Value]) -> list[Any]:
     if not out:
         raise UsageError(f"no values for {name!r}")
     return out
+
+
+def _too_many_to_analyse(count: int, why: str) -> None:
+    raise LimitError(
+        f"the grid has {count} points and each must be analysed ({why}); "
+        f"the limit is {MAX_ANALYSED_POINTS}",
+        hint="fewer values, or no --device (the totals alone are compiled)",
+    )

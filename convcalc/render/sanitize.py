@@ -15,6 +15,8 @@ function here before it lays it out:
 - :func:`csv_cell` for CSV: :func:`visible`, then a cell that a spreadsheet would read as
   a formula (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with
   an apostrophe, unless the whole cell is a number (``-3``, ``0.25``, ``-1/3``, ``1e-05``).
+  A tab or carriage return is already shown as ``\\t`` or ``\\r`` by then, so it never
+  leads a cell; the check keeps them for text that skips :func:`visible`.
 - :func:`markdown_cell` for markdown: :func:`visible`, then HTML (a ``<`` that opens a tag,
   an ``&`` that opens an entity), images,
   backslash escapes, ``|`` and line breaks are escaped, so a cell stays one cell of text.
