@@ -43,8 +43,10 @@ from calibration.document import (  # noqa: E402
     summary_lines,
 )
 from calibration.fit import Fit, calibrate_profile  # noqa: E402
+from calibration.stats import bands  # noqa: E402
 
 from convcalc.devices import estimate  # noqa: E402
+from convcalc.devices.schema import efficiency_family  # noqa: E402
 
 
 def run(write: bool) -> int:
@@ -55,15 +57,19 @@ def run(write: bool) -> int:
     rows = load_rows(profiles)
 
     new_texts: dict[str, str] = {}
-    fits: list[Fit] = []
-    for name, (path, text) in files.items():
-        if BEGIN not in text:
-            continue  # budgets and profiles that extend another: nothing to fit
-        result = calibrate_profile(name, profiles[name], rows)
-        block = calibrated_block(result.theta, result.note)
+    fits: list[Fit] = [
+        calibrate_profile(name, profiles[name], rows)
+        for name, (_, text) in files.items()
+        if BEGIN in text  # budgets and profiles that only extend another: nothing to fit
+    ]
+    families = {f.profile: efficiency_family(profiles[f.profile].device_class) for f in fits}
+    uncertainty = bands(fits, families)
+    for result in fits:
+        name = result.profile
+        path, text = files[name]
+        block = calibrated_block(result.theta, result.note, uncertainty[name])
         new_texts[name] = replace_block(text, block, path.name)
         profiles[name] = parse_bundled(name, new_texts[name])
-        fits.append(result)
 
     # Estimates with the profiles exactly as written.
     for r in rows:
@@ -84,7 +90,7 @@ def run(write: bool) -> int:
     for r in rows:
         if r.skip:
             print(f"skipped: {r.device} / {r.network}: {r.skip}")
-    for line in summary_lines(rows):
+    for line in summary_lines(rows, fits):
         print(line)
     if not write:
         if changed:

@@ -506,3 +506,173 @@ def test_profile_text_roundtrip() -> None:
 def test_errors_are_convcalc_errors(tmp_path: Path) -> None:
     with pytest.raises(ConvcalcError):
         load_profile(path=tmp_path / "missing.yaml")
+
+
+# ---------------------------------------------------------------------------------------
+# Framework and precision (runtime), and the error band (uncertainty)
+
+RUNTIME = "runtime: {framework: tflite, unit: cpu, mode: latency}\n"
+BAND = (
+    "uncertainty: {basis: calibrated, low: 0.8, high: 1.25, rows: 12, networks: 6, "
+    "band: own, band_rows: 12}\n"
+)
+
+
+def test_runtime_and_uncertainty_are_read(tmp_path: Path) -> None:
+    p = load_profile(path=write(tmp_path, TOY + RUNTIME + BAND))
+    assert p.runtime is not None and p.uncertainty is not None
+    assert (p.runtime.framework, p.runtime.unit, p.runtime.mode) == ("tflite", "cpu", "latency")
+    u = p.uncertainty
+    assert (u.basis, u.low, u.high, u.rows, u.networks, u.band, u.band_rows) == (
+        "calibrated",
+        0.8,
+        1.25,
+        12,
+        6,
+        "own",
+        12,
+    )
+    assert u.text() == "calibrated on 12 rows (6 networks)"
+    doc = p.to_json()
+    assert doc["runtime"] == {"framework": "tflite", "unit": "cpu", "mode": "latency"}
+    assert doc["uncertainty"]["low"] == 0.8
+
+
+def test_runtime_and_uncertainty_are_optional(tmp_path: Path) -> None:
+    """Older profile files (no runtime, no band) still read."""
+    p = load_profile(path=toy(tmp_path))
+    assert p.runtime is None and p.uncertainty is None
+
+
+def test_runtime_mode_defaults_to_latency(tmp_path: Path) -> None:
+    p = load_profile(path=write(tmp_path, TOY + "runtime: {framework: tensorrt, unit: gpu}\n"))
+    assert p.runtime is not None and p.runtime.mode == "latency"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words", "line"),
+    [
+        ("runtime: {framework: tflite, unit: tpu}\n", "runtime.unit", "unknown unit", 12),
+        ("runtime: {framework: tflite, unit: cpu, mode: fast}\n", "runtime.mode", "mode", 12),
+        ("runtime: {framework: TF Lite, unit: cpu}\n", "runtime.framework", "framework", 12),
+        ("runtime: {unit: cpu}\n", "runtime.framework", "framework", 12),
+        ("runtime: {framework: tflite, unit: cpu, threads: 4}\n", "runtime.threads", "unknown", 12),
+        ("runtime: tflite\n", "runtime", "mapping", 12),
+        (BAND.replace("high: 1.25", "high: 0.5"), "uncertainty.high", "below low", 12),
+        (BAND.replace("basis: calibrated", "basis: guessed"), "uncertainty.basis", "basis", 12),
+        (BAND.replace("band: own", "band: mine"), "uncertainty.band", "band source", 12),
+        (BAND.replace("low: 0.8", "low: -0.8"), "uncertainty.low", "positive", 12),
+        (BAND.replace(", band_rows: 12", ""), "uncertainty.band_rows", "missing", 12),
+        (BAND.replace("band_rows", "bandrows"), "uncertainty.band_rows", "missing", 12),
+    ],
+)
+def test_bad_runtime_and_uncertainty_name_field_and_line(
+    tmp_path: Path, text: str, field: str, words: str, line: int
+) -> None:
+    err = error_of(write(tmp_path, TOY + text))
+    assert f"'{field}'" in err.message and words in err.message, err.message
+    assert err.line == line  # TOY has 11 lines; the new field is the 12th
+
+
+def test_extends_makes_another_precision_of_the_same_chip() -> None:
+    """pixel4-tflite-cpu4-int8 is cortex-a76-sd855's hardware under another dtype."""
+    base, int8 = load_profile("cortex-a76-sd855"), load_profile("pixel4-tflite-cpu4-int8")
+    assert int8.extends == "cortex-a76-sd855"
+    assert int8.dtype == "int8" and base.dtype == "fp32"
+    assert int8.peak_flops == base.peak_flops and int8.bandwidth_Bps == base.bandwidth_Bps
+    assert int8.runtime is not None and int8.runtime.framework == "tflite"
+
+
+@pytest.mark.parametrize("path", sorted(bundled_dir().glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_device_states_its_basis(path: Path) -> None:
+    """Every bundled device carries a band, and its basis agrees with its calibration note:
+    'not calibrated' exactly when the basis is class defaults, with no rows."""
+    p = load_profile(path.stem)
+    if not p.has_hardware:
+        return
+    u = p.uncertainty
+    assert u is not None, f"{path.name}: no uncertainty block (run benchmarks/calibrate.py)"
+    assert 0 < u.low <= u.high
+    uncalibrated = p.calibration.startswith("not calibrated")
+    assert uncalibrated == (u.basis == "class defaults")
+    assert (u.rows == 0) == uncalibrated
+    assert u.band != "own" or u.band_rows >= 5
+
+
+def test_estimate_carries_the_band_and_basis(tiny: Report, tmp_path: Path) -> None:
+    est = estimate(tiny, load_profile(path=write(tmp_path, TOY + BAND)))
+    assert est.latency_s is not None
+    # The band is the latency times the profile's low and high factors.
+    assert est.latency_band_s == (est.latency_s * 0.8, est.latency_s * 1.25)
+    assert est.basis == "calibrated on 12 rows (6 networks)"
+    doc = est.to_json()
+    assert doc["latency_band_s"] == [est.latency_s * 0.8, est.latency_s * 1.25]
+    assert doc["basis"]["basis"] == "calibrated" and doc["basis"]["rows"] == 12
+
+
+def test_estimate_without_a_band_says_so(tiny: Report, tmp_path: Path) -> None:
+    est = estimate(tiny, load_profile(path=toy(tmp_path)))
+    assert est.latency_band_s is None and "no calibration band" in est.basis
+    doc = est.to_json()
+    assert doc["latency_band_s"] is None and doc["basis"] is None
+
+
+def test_renderers_show_the_band(tiny: Report, tmp_path: Path) -> None:
+    from convcalc.render import renderer
+
+    est = estimate(tiny, load_profile(path=write(tmp_path, TOY + BAND)))
+    for fmt in ("table", "markdown"):
+        text = renderer(fmt).report(tiny, None, est)
+        assert "typically" in text and "on this device" in text, fmt
+        assert "calibrated on 12 rows (6 networks)" in text, fmt
+
+
+# Single-layer networks of one cost class, growing in MACs (input 16x32x32):
+#   conv     3x3 conv 16->c:          MACs 32*32*c*16*9
+#   conv1x1  1x1 conv 16->c:          MACs 32*32*c*16
+#   grouped  3x3 conv c->c, groups c: MACs 32*32*c*9 (input c channels)
+#   linear   linear 256->c:           MACs 256*c
+MONOTONE = {
+    "conv": "{{op: conv, out: {c}, k: 3, padding: 1, bias: false}}",
+    "conv1x1": "{{op: conv, out: {c}, k: 1, bias: false}}",
+    "grouped": "{{op: conv, out: {c}, k: 3, padding: 1, groups: {c}, bias: false}}",
+    "linear": "{{op: linear, out: {c}}}",
+}
+
+
+@pytest.fixture(scope="module")
+def one_layer_nets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Report]]:
+    out: dict[str, list[Report]] = {}
+    folder = tmp_path_factory.mktemp("monotone")
+    for cls, layer in MONOTONE.items():
+        reports = []
+        for c in (16, 32, 64, 128, 256):
+            shape = "[256]" if cls == "linear" else f"[{c if cls == 'grouped' else 16}, 32, 32]"
+            text = (
+                f"convcalc: 1\nname: {cls}_{c}\ninput: {shape}\nlayers:\n  - {layer.format(c=c)}\n"
+            )
+            path = folder / f"{cls}_{c}.yaml"
+            path.write_text(text)
+            reports.append(api.analyze(path))
+        out[cls] = reports
+    return out
+
+
+def test_estimates_are_monotone_in_macs_within_a_cost_class(
+    one_layer_nets: dict[str, list[Report]],
+) -> None:
+    from convcalc.layers.base import CONV, CONV1X1, GROUPED, LINEAR
+
+    assert set(MONOTONE) == {CONV, CONV1X1, GROUPED, LINEAR}
+    bad = []
+    for profile in list_profiles():
+        if not profile.has_hardware:
+            continue
+        for cls, reports in one_layer_nets.items():
+            assert all(r.layers[0].cost_class == cls for r in reports), cls
+            macs = [int(r.totals.macs) for r in reports]
+            assert macs == sorted(macs) and len(set(macs)) == len(macs)
+            times = [estimate(r, profile).latency_s or 0.0 for r in reports]
+            if times != sorted(times):
+                bad.append(f"{profile.name} {cls}: {times}")
+    assert not bad, "\n".join(bad)

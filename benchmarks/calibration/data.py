@@ -2,11 +2,14 @@
 
 benchmarks/devices.json (a copy of the sourced data the profiles were built from) lists
 each measurement as its paper gives it: a network name, a device, a framework, a precision,
-a latency or a throughput, often the paper's multiply-adds. Each becomes a :class:`Row`
-that says which profile it calibrates, which bundled architecture it is, convcalc's analysis
-of that network, and whether it is fitted or held out, or else why it cannot be used. A row
-is used only when convcalc builds the network with the paper's multiply-adds (within
-:data:`MACS_TOLERANCE`), so the fit never learns from a network other than the one measured.
+a latency or a throughput, often the paper's multiply-adds. benchmarks/latencies.json,
+the project's own collection, names for each row the profile it calibrates and the
+bundled architecture with its parameters and input side, so no name has to be guessed.
+Each becomes a :class:`Row` that says which profile it calibrates, which bundled
+architecture it is, convcalc's analysis of that network, and whether it is fitted or held
+out, or else why it cannot be used. A row is used only when convcalc builds the network with
+the paper's multiply-adds (within :data:`MACS_TOLERANCE`), so the fit never learns from a
+network other than the one measured.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from convcalc.report import Report
 from convcalc.schema import loader
 
 DATA = Path(__file__).resolve().parent.parent / "devices.json"
+LATENCIES = Path(__file__).resolve().parent.parent / "latencies.json"
 
 #: How a bundled profile's file is named in its ``source`` (and in messages).
 BUNDLED_SOURCE = "devices/profiles/"
@@ -119,6 +123,20 @@ class Row:
     report: Report | None = None
     estimated_s: float | None = None
     loo_s: float | None = None
+    prior_s: float | None = None  # the estimate with the class priors, before any fit
+    explicit: bool = False  # the row names its profile and architecture itself
+
+    @property
+    def network_key(self) -> tuple[Any, ...]:
+        """What 'one network' is for leave-one-network-out: the architecture and its
+        parameters, whatever the input size or batch (so a held-out network is never seen
+        at another resolution either)."""
+        return (self.arch, tuple(sorted((k, str(v)) for k, v in self.params.items())))
+
+    @property
+    def prior_error(self) -> float | None:
+        """The error of the class priors' estimate (what an uncalibrated profile gives)."""
+        return self._relative(self.prior_s)
 
     @property
     def error(self) -> float | None:
@@ -127,7 +145,8 @@ class Row:
 
     @property
     def loo_error(self) -> float | None:
-        """The error when the profile is fitted on its other rows (leave-one-out)."""
+        """The error when the profile is fitted without this row's network (leave one
+        network out)."""
         return self._relative(self.loo_s)
 
     def _relative(self, predicted_s: float | None) -> float | None:
@@ -160,8 +179,10 @@ def load_rows(profiles: Mapping[str, DeviceProfile]) -> list[Row]:
     """Every calibration row of benchmarks/devices.json, each matched to its profile (from
     ``profiles``) and bundled network where it can be, else with the reason it is skipped."""
     data = json.loads(DATA.read_text("utf-8"))
+    own = json.loads(LATENCIES.read_text("utf-8"))
     reports: dict[tuple[Any, ...], Report] = {}
     rows = [_row(i, r) for i, r in enumerate(data["calibration_rows"])]
+    rows += [_row(len(rows) + i, r) for i, r in enumerate(own["rows"])]
     for row in rows:
         row.skip = _match(row, profiles, reports)
     return rows
@@ -176,6 +197,24 @@ def _row(index: int, r: Mapping[str, Any]) -> Row:
     else:
         measured = None
     precision = r.get("precision") or ""
+    if "arch" in r:
+        return Row(
+            index=index,
+            network=r["network"],
+            device=r["device"],
+            profile=r.get("profile"),
+            framework=r.get("framework") or "",
+            batch=batch,
+            precision=precision,
+            dtype=PRECISION.get(precision),
+            measured_s=measured,
+            paper_macs=r.get("macs"),
+            source=r.get("source", ""),
+            arch=r["arch"],
+            params=dict(r.get("params") or {}),
+            input_side=r.get("input"),
+            explicit=True,
+        )
     return Row(
         index=index,
         network=r["network"],
@@ -197,10 +236,15 @@ def _match(
     """Fill in ``row``'s network, analysis and use; return why it cannot be used ('' when
     it can). ``reports`` caches analyses: many rows time the same network."""
     if row.profile is None:
-        return f"no profile for {row.device}"
+        return f"no profile for {row.device}" + (f", {row.framework}" if row.explicit else "")
+    if row.profile not in profiles:
+        return f"no profile named {row.profile}"
     if row.measured_s is None:
         return "no latency or throughput given"
-    target = _network(row.network)
+    if row.explicit:
+        target: Network | str = (row.arch, row.params, row.input_side)
+    else:
+        target = _network(row.network)
     if isinstance(target, str):
         return target
     arch, params, side = target
@@ -233,7 +277,7 @@ def _match(
     if row.dtype is None or profile.peak_flops.get(row.dtype) is None:
         return f"{row.profile} has no {row.precision} peak"
     row.report = report
-    stack = FITTED_FRAMEWORK.get(row.profile)
+    stack = None if row.explicit else FITTED_FRAMEWORK.get(row.profile)
     row.fitted = row.dtype == profile.dtype and (stack is None or stack in row.framework)
     return ""
 

@@ -79,25 +79,30 @@ def probe(row: Row, profile: DeviceProfile) -> Probe:
     return Probe(kinds, layers, row.measured_s)
 
 
+def kind_time(p: Probe, kind: str, eff: float, bw: float) -> float:
+    """The time of ``p``'s layers of one op kind at efficiency ``eff`` and bandwidth
+    efficiency ``bw``: memory-bound ones at bandwidth, the others at ``eff`` x peak."""
+    if kind not in p.kinds:
+        return 0.0
+    ratios, cum_c, cum_m = p.kinds[kind]
+    k = bisect.bisect_right(ratios, eff / bw)  # the first k layers are memory-bound
+    return cum_m[k] / bw + (cum_c[-1] - cum_c[k]) / eff
+
+
 def predict(p: Probe, theta: dict[str, float]) -> float:
     """The estimate's latency for factors ``theta`` (the same sum as the estimate)."""
     bw = theta["bandwidth"]
-    total = 0.0
-    for kind, (ratios, cum_c, cum_m) in p.kinds.items():
-        eff = theta[kind]
-        k = bisect.bisect_right(ratios, eff / bw)  # the first k layers are memory-bound
-        total += cum_m[k] / bw + (cum_c[-1] - cum_c[k]) / eff
+    total = sum(kind_time(p, kind, theta[kind], bw) for kind in p.kinds)
     return total + p.layers * theta["overhead_s"]
 
 
 def objective(probes: Sequence[Probe], theta: dict[str, float], prior: dict[str, float]) -> float:
     """Mean squared log error of the predictions, plus the ridge pull towards ``prior``."""
     data = sum(math.log(predict(p, theta) / p.measured) ** 2 for p in probes) / len(probes)
-    ridge = sum(math.log(theta[k] / prior[k]) ** 2 for k in PARAMS)
-    return data + RIDGE * ridge
+    return data + _ridge(theta, prior)
 
 
-def _golden(f: Callable[[float], float], lo: float, hi: float, iters: int = 40) -> float:
+def _golden(f: Callable[[float], float], lo: float, hi: float, iters: int = 30) -> float:
     g = (math.sqrt(5) - 1) / 2
     a, b = lo, hi
     c, d = b - g * (b - a), a + g * (b - a)
@@ -114,6 +119,44 @@ def _golden(f: Callable[[float], float], lo: float, hi: float, iters: int = 40) 
     return (a + b) / 2
 
 
+def _ridge(theta: dict[str, float], prior: dict[str, float]) -> float:
+    return RIDGE * sum(math.log(theta[k] / prior[k]) ** 2 for k in PARAMS)
+
+
+def _along(
+    probes: Sequence[Probe], theta: dict[str, float], prior: dict[str, float], k: str
+) -> Callable[[float], float]:
+    """The objective as a function of log(theta[k]) alone. Varying one op kind's
+    efficiency changes only that kind's time in each prediction, and the overhead only the
+    overhead term, so the rest of each prediction is computed once here, not at every
+    point of the search (the bandwidth moves every kind and is computed in full)."""
+    n = len(probes)
+    if k == "bandwidth":
+        return lambda x: objective(probes, {**theta, k: math.exp(x)}, prior)
+    if k == "overhead_s":
+        rest = [predict(p, theta) - p.layers * theta[k] for p in probes]
+
+        def term(p: Probe, value: float) -> float:
+            return p.layers * value
+
+    else:
+        bw = theta["bandwidth"]
+        rest = [predict(p, theta) - kind_time(p, k, theta[k], bw) for p in probes]
+
+        def term(p: Probe, value: float) -> float:
+            return kind_time(p, k, value, bw)
+
+    def f(x: float) -> float:
+        value = math.exp(x)
+        data = sum(
+            math.log((r + term(p, value)) / p.measured) ** 2
+            for p, r in zip(probes, rest, strict=True)
+        )
+        return data / n + _ridge({**theta, k: value}, prior)
+
+    return f
+
+
 def fit(probes: Sequence[Probe], prior: dict[str, float]) -> dict[str, float]:
     """Coordinate search in log space: a 41-point grid per parameter, then golden-section
     refinement around the best grid point; sweeps until the objective stops improving."""
@@ -123,10 +166,7 @@ def fit(probes: Sequence[Probe], prior: dict[str, float]) -> dict[str, float]:
         start = best
         for k in PARAMS:
             lo, hi = (math.log(v) for v in BOUNDS[k])
-
-            def f(x: float, k: str = k) -> float:
-                return objective(probes, {**theta, k: math.exp(x)}, prior)
-
+            f = _along(probes, theta, prior, k)
             grid = [lo + (hi - lo) * i / 40 for i in range(41)]
             values = [f(x) for x in grid]
             j = min(range(41), key=lambda i: values[i])
@@ -134,15 +174,29 @@ def fit(probes: Sequence[Probe], prior: dict[str, float]) -> dict[str, float]:
             value = f(x)
             if value < best:
                 theta[k], best = math.exp(x), value
-        if start - best < 1e-12:
+        if start - best < 1e-8:
             break
     return theta
 
 
-def leave_one_out(probes: Sequence[Probe], prior: dict[str, float]) -> list[float]:
-    """Each probe's predicted latency when the factors are fitted on the others: the
-    honest in-family error, which the in-sample fit flatters."""
-    return [predict(p, fit([*probes[:i], *probes[i + 1 :]], prior)) for i, p in enumerate(probes)]
+def leave_one_network_out(
+    rows: Sequence[Row], probes: Sequence[Probe], prior: dict[str, float]
+) -> list[float | None]:
+    """Each row's predicted latency when the factors are fitted on the rows of every other
+    network (:attr:`Row.network_key`): the honest error on a network the profile has never
+    seen, which the in-sample fit flatters. None for all when there is only one network."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r.network_key, []).append(i)
+    out: list[float | None] = [None] * len(rows)
+    if len(groups) < 2:
+        return out
+    for held in groups.values():
+        train = [p for i, p in enumerate(probes) if i not in held]
+        theta = fit(train, prior)
+        for i in held:
+            out[i] = predict(probes[i], theta)
+    return out
 
 
 def sig3(x: float) -> float:
@@ -163,23 +217,28 @@ class Fit:
 
 def calibrate_profile(name: str, profile: DeviceProfile, rows: Sequence[Row]) -> Fit:
     """Fit the profile called ``name`` on its fitted rows (the class priors when it has
-    none). With three or more, each fitted row's leave-one-out latency is set as well."""
+    none). Every row of the profile also gets the class priors' estimate (``prior_s``, what
+    an uncalibrated profile of its class would say), and with two or more networks each
+    fitted row its leave-one-network-out latency (``loo_s``)."""
     prior = priors(profile)
     mine = [r for r in rows if r.profile == name and r.report is not None]
+    for r in mine:
+        r.prior_s = predict(probe(r, profile), prior)
     fitted = [r for r in mine if r.fitted]
     if not fitted:
         note = (
-            "not calibrated: no published latency of a bundled network on this device; "
-            "class priors of benchmarks/calibrate.py"
+            "not calibrated: no published latency of a bundled network on this device and "
+            "software; class priors of benchmarks/calibrate.py"
         )
         return Fit(name, prior, mine, note)
     probes = [probe(r, profile) for r in fitted]
     theta = {k: sig3(v) for k, v in fit(probes, prior).items()}
-    if len(fitted) >= 3:
-        for r, loo in zip(fitted, leave_one_out(probes, prior), strict=True):
-            r.loo_s = loo
+    for r, loo in zip(fitted, leave_one_network_out(fitted, probes, prior), strict=True):
+        r.loo_s = loo
+    networks = len({r.network_key for r in fitted})
     note = (
-        f"fitted on {len(fitted)} published latenc{'y' if len(fitted) == 1 else 'ies'}"
+        f"fitted on {len(fitted)} published latenc{'y' if len(fitted) == 1 else 'ies'} of "
+        f"{networks} network{'' if networks == 1 else 's'}"
         f" ({', '.join(sorted({_stack(r.framework) for r in fitted}))}); "
         "see docs/devices.md"
     )

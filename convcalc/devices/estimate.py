@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from convcalc import num
-from convcalc.devices.profile import DeviceProfile
+from convcalc.devices.profile import DeviceProfile, Uncertainty
 from convcalc.errors import UsageError
 from convcalc.graph import Step, alive_after, live_totals
 from convcalc.layers.base import MATMUL_CLASSES, VIEW
@@ -114,6 +114,22 @@ class DeviceEstimate:
     fits: bool
     warnings: list[str] = field(default_factory=list)
     source: str = ""
+    uncertainty: Uncertainty | None = None
+
+    @property
+    def latency_band_s(self) -> tuple[float, float] | None:
+        """Where the measured latency typically lands: the estimate times the profile's
+        calibrated band (None without a latency or a band)."""
+        if self.latency_s is None or self.uncertainty is None:
+            return None
+        return (self.latency_s * self.uncertainty.low, self.latency_s * self.uncertainty.high)
+
+    @property
+    def basis(self) -> str:
+        """What the estimate rests on, in words."""
+        if self.uncertainty is None:
+            return "no calibration band: the profile states none"
+        return self.uncertainty.text()
 
     @property
     def passed(self) -> bool:
@@ -144,6 +160,7 @@ class DeviceEstimate:
     def to_json(self) -> dict[str, Any]:
         """The ``device`` section of ``convcalc.analysis/1`` (DESIGN.md section 3)."""
         total = self.latency_s or 0.0
+        band = self.latency_band_s
         return {
             "name": self.device,
             "title": self.title,
@@ -152,6 +169,8 @@ class DeviceEstimate:
             "dtype": self.dtype,
             "batch": self.batch,
             "latency_s": self.latency_s,
+            "latency_band_s": None if band is None else list(band),
+            "basis": None if self.uncertainty is None else self.uncertainty.to_json(),
             "throughput_per_s": self.throughput_per_s,
             "flops": _plain(self.flops),
             "traffic_bytes": _plain(self.traffic_bytes),
@@ -305,6 +324,7 @@ def estimate(
         fits=fits,
         warnings=warnings,
         source=profile.source,
+        uncertainty=profile.uncertainty if profile.has_hardware else None,
     )
 
 

@@ -35,6 +35,79 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """The software a profile's figures hold for: one chip runs the same network an order of
+    magnitude apart under two frameworks or precisions, so a profile names its stack.
+
+    ``framework`` is the runtime (``tflite``, ``tensorrt``, ``coreml``, ``pytorch``...),
+    ``unit`` the part of the chip it runs on (:data:`UNITS`), ``mode`` whether the figure
+    that matters is one request's latency or a large batch's throughput."""
+
+    framework: str
+    unit: str
+    mode: str = "latency"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"framework": self.framework, "unit": self.unit, "mode": self.mode}
+
+
+#: Where a runtime executes on the chip.
+UNITS = ("cpu", "gpu", "npu", "dsp", "mcu")
+#: What a profile's estimates are for: one request at a time, or a batch for throughput.
+MODES = ("latency", "throughput")
+
+
+#: Where an error band comes from: the profile's own leave-one-network-out rows, or (too
+#: few of its own) how far the class priors land on the rows of every profile of its
+#: class, or of every class (too few in its class).
+BAND_SOURCES = ("own", "class", "all")
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """How far published latencies land from this profile's estimates: the measured time
+    is typically between ``low`` and ``high`` times the estimate (the 10th and 90th
+    percentiles of measured / estimated over ``band_rows`` rows: the profile's own, each
+    predicted by a fit that never saw its network, or those the class priors estimated).
+    ``basis`` is ``calibrated`` (fitted on ``rows`` published
+    latencies of ``networks`` networks) or ``class defaults`` (no latency of its own);
+    ``band`` says whose rows the band comes from (:data:`BAND_SOURCES`)."""
+
+    basis: str
+    low: float
+    high: float
+    rows: int
+    networks: int
+    band: str
+    band_rows: int
+
+    def text(self) -> str:
+        """The basis in words: 'calibrated on 31 rows (31 networks)'."""
+        if self.basis == "calibrated":
+            text = f"calibrated on {self.rows} row{'s' if self.rows != 1 else ''} "
+            text += f"({self.networks} network{'s' if self.networks != 1 else ''})"
+        else:
+            text = "class defaults, not calibrated"
+        if self.band == "class":
+            text += f"; band from the class priors' error on {self.band_rows} rows of its class"
+        elif self.band == "all":
+            text += f"; band from the class priors' error on {self.band_rows} rows"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "basis": self.basis,
+            "rows": self.rows,
+            "networks": self.networks,
+            "low": self.low,
+            "high": self.high,
+            "band": self.band,
+            "band_rows": self.band_rows,
+            "text": self.text(),
+        }
+
+
+@dataclass(frozen=True)
 class DeviceProfile:
     """A validated profile. Figures are plain floats/ints in SI units (bytes, seconds)."""
 
@@ -59,6 +132,8 @@ class DeviceProfile:
     calibration: str = ""
     notes: str = ""
     extends: str | None = None
+    runtime: Runtime | None = None
+    uncertainty: Uncertainty | None = None
 
     @property
     def has_hardware(self) -> bool:
@@ -105,5 +180,7 @@ class DeviceProfile:
             "budgets": [{"budget": b.name, "max": b.max, "min": b.min} for b in self.budgets],
             "budget_input": None if self.budget_input is None else list(self.budget_input),
             "calibration": self.calibration,
+            "runtime": None if self.runtime is None else self.runtime.to_json(),
+            "uncertainty": None if self.uncertainty is None else self.uncertainty.to_json(),
             "sources": dict(self.sources),
         }

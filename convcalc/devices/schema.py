@@ -18,7 +18,16 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc import expr
-from convcalc.devices.profile import Budget, DeviceProfile, DeviceProfileError
+from convcalc.devices.profile import (
+    BAND_SOURCES,
+    MODES,
+    UNITS,
+    Budget,
+    DeviceProfile,
+    DeviceProfileError,
+    Runtime,
+    Uncertainty,
+)
 from convcalc.errors import ConvcalcError
 from convcalc.layers.base import CONV, CONV1X1, ELEMENTWISE, GROUPED, LINEAR
 from convcalc.report import DTYPE_BYTES
@@ -96,10 +105,24 @@ FIELDS = {
     "overhead_s": "fixed time added to every layer that runs (launch, dispatch)",
     "fused": "op names folded into the layer before them (batch norm, activations)",
     "budgets": "limits checked against the network: " + ", ".join(BUDGET_KEYS),
+    "runtime": "the software stack: framework, unit ("
+    + ", ".join(UNITS)
+    + "), mode ("
+    + ", ".join(MODES)
+    + ")",
     "calibration": "how the efficiency factors were obtained (text)",
+    "uncertainty": "the error band and its basis (written by the calibration)",
     "sources": "where each figure comes from: field path -> text",
     "notes": "free text",
 }
+
+#: The keys of ``runtime`` and of ``uncertainty``.
+RUNTIME_KEYS = ("framework", "unit", "mode")
+UNCERTAINTY_KEYS = ("basis", "low", "high", "rows", "networks", "band", "band_rows")
+BASES = ("calibrated", "class defaults")
+
+#: A framework name: 'tflite', 'tensorrt', 'onnxruntime', 'coreml'...
+FRAMEWORK_RE = re.compile(r"[a-z][a-z0-9_.\-]*\Z")
 
 #: A profile name: the ``name`` field, a ``--device`` argument, a file's stem.
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.\-]*\Z")
@@ -271,6 +294,8 @@ def build(doc: Any, shown: str, chain: tuple[str, ...], open_profile: Opener) ->
     fused = _fused(f, data)
     budgets, budget_input = _budgets(f, data, device_class, peaks)
     sources = _sources(f, data)
+    runtime = _runtime(f, data)
+    uncertainty = _uncertainty(f, data)
     return DeviceProfile(
         name=name,
         title=title,
@@ -293,6 +318,8 @@ def build(doc: Any, shown: str, chain: tuple[str, ...], open_profile: Opener) ->
         calibration=f.text_field(data, "calibration", ""),
         notes=f.text_field(data, "notes", ""),
         extends=doc.get("extends"),
+        runtime=runtime,
+        uncertainty=uncertainty,
     )
 
 
@@ -581,3 +608,83 @@ def _sources(f: _Fields, data: Any) -> dict[str, str]:
     that with :func:`figure_paths`)."""
     raw_sources = f.section(data, "sources", "expected a mapping of field path to text")
     return {k: f.text(v, f"sources.{k}", raw_sources, k) for k, v in raw_sources.items()}
+
+
+def _runtime(f: _Fields, data: Any) -> Runtime | None:
+    """``runtime``: the framework, the unit it runs on and the mode (latency by default).
+    The framework and unit are required once the section is there: a stack with no name
+    says nothing."""
+    if data.get("runtime") is None:
+        return None
+    raw = f.section(data, "runtime", "expected a mapping: framework, unit, mode")
+    for key in raw:
+        if key not in RUNTIME_KEYS:
+            raise f.fail(f"runtime.{key}", "unknown key; use " + ", ".join(RUNTIME_KEYS), raw, key)
+    framework = raw.get("framework")
+    if not isinstance(framework, str) or not FRAMEWORK_RE.match(framework):
+        raise f.fail(
+            "runtime.framework",
+            f"expected a framework name such as tflite or tensorrt, got {framework!r}",
+            raw,
+            "framework" if "framework" in raw else None,
+        )
+    unit = raw.get("unit")
+    if unit not in UNITS:
+        raise f.fail(
+            "runtime.unit",
+            f"unknown unit {unit!r}; use one of " + ", ".join(UNITS),
+            raw,
+            "unit" if "unit" in raw else None,
+        )
+    mode = raw.get("mode", "latency")
+    if mode not in MODES:
+        raise f.fail(
+            "runtime.mode", f"unknown mode {mode!r}; use one of " + ", ".join(MODES), raw, "mode"
+        )
+    return Runtime(framework, unit, mode)
+
+
+def _uncertainty(f: _Fields, data: Any) -> Uncertainty | None:
+    """``uncertainty``: the error band the calibration measured, and its basis. Written by
+    benchmarks/calibrate.py, but checked like any field: a band with low above high, or a
+    basis the estimate cannot name, would mislead every estimate."""
+    if data.get("uncertainty") is None:
+        return None
+    raw = f.section(data, "uncertainty", "expected a mapping: " + ", ".join(UNCERTAINTY_KEYS))
+    for key in UNCERTAINTY_KEYS:
+        if key not in raw:
+            raise f.fail(f"uncertainty.{key}", "missing", raw)
+    for key in raw:
+        if key not in UNCERTAINTY_KEYS:
+            raise f.fail(
+                f"uncertainty.{key}",
+                "unknown key; use " + ", ".join(UNCERTAINTY_KEYS),
+                raw,
+                key,
+            )
+    if raw["basis"] not in BASES:
+        raise f.fail(
+            "uncertainty.basis",
+            f"unknown basis {raw['basis']!r}; use one of " + ", ".join(BASES),
+            raw,
+            "basis",
+        )
+    if raw["band"] not in BAND_SOURCES:
+        raise f.fail(
+            "uncertainty.band",
+            f"unknown band source {raw['band']!r}; use one of " + ", ".join(BAND_SOURCES),
+            raw,
+            "band",
+        )
+    low = f.number(raw["low"], "uncertainty.low", raw, "low")
+    high = f.number(raw["high"], "uncertainty.high", raw, "high")
+    if low > high:
+        raise f.fail("uncertainty.high", f"{high:g} is below low {low:g}", raw, "high")
+    rows = f.integer(raw["rows"], "uncertainty.rows", raw, "rows") if raw["rows"] else 0
+    networks = (
+        f.integer(raw["networks"], "uncertainty.networks", raw, "networks")
+        if raw["networks"]
+        else 0
+    )
+    band_rows = f.integer(raw["band_rows"], "uncertainty.band_rows", raw, "band_rows")
+    return Uncertainty(raw["basis"], low, high, rows, networks, raw["band"], band_rows)

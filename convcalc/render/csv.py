@@ -38,6 +38,8 @@ _DEVICE_COMPARISON_KEYS = (
     "params",
     "macs",
     "latency_s",
+    "latency_low_s",
+    "latency_high_s",
     "latency_ratio",
     "throughput_per_s",
     "peak_activation_bytes",
@@ -116,6 +118,8 @@ def comparison(
                 plain(r.totals.params),
                 plain(r.totals.macs),
                 _float(est.latency_s),
+                _float(est.latency_band_s[0] if est.latency_band_s else None),
+                _float(est.latency_band_s[1] if est.latency_band_s else None),
                 _float(cells.latency_ratio(est, first)),
                 _float(est.throughput_per_s),
                 est.peak_activation_bytes,
@@ -200,6 +204,12 @@ def devices(profiles: Sequence[DeviceProfile]) -> str:
         "flash_bytes",
         "budgets",
         "budget_input",
+        "framework",
+        "unit",
+        "mode",
+        "basis",
+        "band_low",
+        "band_high",
         "source",
     ]
     rows = [
@@ -217,6 +227,12 @@ def devices(profiles: Sequence[DeviceProfile]) -> str:
             "" if p.flash_bytes is None else p.flash_bytes,
             "; ".join(_budget(b) for b in p.budgets),
             "" if p.budget_input is None else shape(p.budget_input),
+            "" if p.runtime is None else p.runtime.framework,
+            "" if p.runtime is None else p.runtime.unit,
+            "" if p.runtime is None else p.runtime.mode,
+            "" if p.uncertainty is None or not p.has_hardware else p.uncertainty.text(),
+            _float(p.uncertainty.low if p.uncertainty and p.has_hardware else None),
+            _float(p.uncertainty.high if p.uncertainty and p.has_hardware else None),
             cells.source_text(p, limit=None),
         )
         for p in profiles

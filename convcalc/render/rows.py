@@ -195,7 +195,17 @@ def step_cells(step: Step) -> list[str]:
 # Device profiles
 
 
-DEVICE_HEADER = ("name", "class", "default", "peak", "bandwidth", "memory", "budgets", "source")
+DEVICE_HEADER = (
+    "name",
+    "class",
+    "default",
+    "peak",
+    "bandwidth",
+    "memory",
+    "budgets",
+    "basis",
+    "source",
+)
 
 
 def peaks_text(p: DeviceProfile, sep: str = "\n") -> str:
@@ -251,17 +261,53 @@ def source_text(p: DeviceProfile, limit: int | None = 72) -> str:
     return text
 
 
+def basis_text(p: DeviceProfile) -> str:
+    """What a profile's estimates rest on: 'calibrated on 31 rows (31 networks), typically
+    0.85-1.2x', 'class defaults, not calibrated, ...', or '-' for a pure budget."""
+    if not p.has_hardware:
+        return "-"
+    u = p.uncertainty
+    if u is None:
+        return "no band stated"
+    return f"{u.text()}; typically {u.low:.2g}-{u.high:.2g}x the estimate"
+
+
+def band_text(est: DeviceEstimate) -> str:
+    """'typically 9.1-15 ms on this device', or '' without a band."""
+    band = est.latency_band_s
+    if band is None:
+        return ""
+    lo, hi = seconds(band[0]), seconds(band[1])
+    lo_num, _, lo_unit = lo.partition(" ")
+    if lo_unit and hi.endswith(" " + lo_unit):
+        lo = lo_num  # '9.1-15 ms', not '9.1 ms-15 ms'
+    return f"typically {lo}-{hi} on this device"
+
+
+def default_text(p: DeviceProfile) -> str:
+    """'fp16, batch 1024' and, for a profile of one software stack, 'pytorch on gpu,
+    throughput' on the next line."""
+    if not p.has_hardware:
+        return "-"
+    text = f"{p.dtype}, batch {p.batch}"
+    if p.runtime is not None:
+        r = p.runtime
+        text += f"\n{r.framework} on {r.unit}" + (", throughput" if r.mode == "throughput" else "")
+    return text
+
+
 def devices_rows(profiles: Sequence[DeviceProfile]) -> list[tuple[str, ...]]:
     """One row per profile in :data:`DEVICE_HEADER` order (peaks and budgets one a line)."""
     return [
         (
             p.name,
             class_text(p),
-            f"{p.dtype}, batch {p.batch}" if p.has_hardware else "-",
+            default_text(p),
             peaks_text(p),
             rate(p.bandwidth_Bps, "B/s"),
             memory_text(p) if p.has_hardware else "-",
             budgets_text(p),
+            basis_text(p),
             source_text(p),
         )
         for p in profiles
@@ -348,8 +394,11 @@ def summary_rows(est: DeviceEstimate) -> list[tuple[str, str]]:
         ("dtype, batch", f"{est.dtype}, {est.batch}"),
         (
             "latency",
-            seconds(est.latency_s) + (f" per batch of {est.batch}" if est.batch > 1 else ""),
+            seconds(est.latency_s)
+            + (f" per batch of {est.batch}" if est.batch > 1 else "")
+            + (f" ({band_text(est)})" if est.latency_band_s else ""),
         ),
+        ("basis", est.basis),
         (
             "throughput",
             "-" if est.throughput_per_s is None else f"{count(est.throughput_per_s)} images/s",
