@@ -474,11 +474,15 @@ def draw_roofline(r: Roofline, title: str) -> Figure:
     )
     ax.axvline(r.ridge, color="grey", linestyle=":", linewidth=1)
     ax.plot([r.ridge], [r.peak], "D", color="black", markersize=5)
+    # The label on the side of the ridge with more room, so it stays inside the axes.
+    left = math.log(r.ridge / lo) > math.log(hi / r.ridge)
     ax.annotate(
         f"ridge {r.ridge:.3g} FLOP/B",
         (r.ridge, r.peak),
-        xytext=(6, -14),
+        xytext=(-6 if left else 6, -14),
         textcoords="offset points",
+        ha="right" if left else "left",
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
     )
     for cls in COST_CLASSES:
         pts = r.points.get(cls)
