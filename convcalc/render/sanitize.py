@@ -72,6 +72,8 @@ def visible(text: Any, newlines: bool = False) -> str:
     lines); without, it is shown as ``\\n`` too. Printable text, including every letter of
     every script, is unchanged, and the function is idempotent."""
     text = str(text)
+    if text.isprintable():  # no control, format or separator character: the common case
+        return text
     return (_UNSAFE if newlines else _UNSAFE_OR_NEWLINE).sub(_escape, text)
 
 
