@@ -387,6 +387,28 @@ def test_imports_stay_inside_the_architecture(tmp_path: Path, ref: str) -> None:
     assert len(err) < 500, err  # a path thousands long is cut
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"{SECRET}\n",  # one string
+        f"password: {SECRET}\n",  # a mapping of keys convcalc does not know
+        f"k: {SECRET}\nk: {SECRET}\n",  # a duplicate key
+        f"{SECRET}: 2001-13-45\n",  # a value YAML cannot build
+        f"[default]\n{SECRET}\n",  # INI syntax
+        f"- {SECRET}\n- {{{SECRET}: 1}}\n",  # a list
+    ],
+)
+def test_a_file_that_is_not_convcalcs_is_never_quoted(tmp_path: Path, content: str) -> None:
+    """Named on the command line by mistake (a credentials file), a file that has none of
+    convcalc's top-level keys is refused by line only."""
+    path = tmp_path / "credentials"
+    path.write_text(content)
+    result = runner.invoke(app, ["analyze", str(path)])
+    assert result.exit_code == int(ExitCode.SPEC), result.stderr
+    assert "AKIAEXAMPLESECRET" not in result.stderr and "aws_secret" not in result.stderr
+    assert "password" not in result.stderr, result.stderr
+
+
 def test_imports_may_go_up_inside_the_tree_and_into_the_library(tmp_path: Path) -> None:
     _world(tmp_path)
     for ref in ("lib.yaml", "sub/up.yaml", "lib/resnet.yaml", "lib/densenet"):

@@ -47,7 +47,8 @@ def check_keys(where: Where, doc: YMap, hint: str | None = None) -> None:
 def check_top_level(where: Where, doc: Any) -> YMap:
     """``doc`` if it is an architecture: a mapping of known keys with 'input' and 'layers'
     in a supported schema version."""
-    if not isinstance(doc, YMap):
+    if not isinstance(doc, YMap) or not any(key in TOP_KEYS for key in doc):
+        # (a mapping of none of convcalc's keys is some other file: none of it is quoted)
         raise SpecError(
             "the file must be a mapping with at least 'input' and 'layers'",
             file=where.file,

@@ -399,12 +399,17 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+# A top-level key only convcalc's files have (an architecture, a block library, a device).
+_CONVCALC_KEY = re.compile(r"^(convcalc|convcalc_device|input|layers|blocks|imports)\s*:", re.M)
 
 
 def load_yaml(text: str, shown: str, quote: bool = True) -> Any:
     """Parse YAML text safely; errors carry the file and line. Without ``quote`` (a file
-    read because another file imports it, which may be anything on the machine) errors
-    quote nothing of its content: the line locates the problem."""
+    read because another file imports it, which may be anything on the machine), and for
+    any file that has none of the top-level keys of convcalc's own files (a credentials
+    file named by mistake), errors quote nothing of its content: the line locates the
+    problem."""
+    quote = quote and bool(_CONVCALC_KEY.search(text))
     loader = _Loader(text)
     loader.shown = shown
     loader.quote = quote
