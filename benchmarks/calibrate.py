@@ -9,9 +9,14 @@ write docs/devices.md with an honest account of how far the estimates land.
 The measured latencies are the calibration rows of benchmarks/devices.json (a copy of the
 sourced data the profiles were built from): ShuffleNet V2's Table 8 (GTX 1080 Ti, batch 8;
 Snapdragon 810, one thread), MobileNetV2's and MnasNet's Pixel 1 latencies, NVIDIA's
-ResNet-50 rows and MCUNet's microcontroller rows. A row is used only when its network is a
-bundled architecture whose multiply-adds agree with the paper's figure; every other row is
-listed as skipped, with the reason.
+ResNet-50 rows and MCUNet's microcontroller rows; and the rows of
+benchmarks/latencies.json, the project's own collection (timm's GPU benchmarks,
+PaddleClas' T4 and V100 tables, TF-Lite's Pixel figures), each naming its profile, its
+bundled architecture and its source. A row is used only when its network is a bundled
+architecture whose multiply-adds agree with the source's figure; every other row is
+listed as skipped, with the reason. Every fitted row is also predicted by a fit that
+leaves its whole network out, and each profile's error band comes from those
+predictions (see docs/devices.md, "Error bands").
 
 The fit is deterministic (a fixed coordinate search, no randomness, no clock), so CI can
 regenerate the files and check there is no diff. Only the standard library and convcalc

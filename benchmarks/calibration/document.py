@@ -167,7 +167,10 @@ bundled ones. With `--format json` the analysis gains a `device` section.
 
 Every estimate says how far to trust it: a band from the calibration ({example}) and
 its basis (calibrated on N published latencies, or class defaults where none was found).
-`convcalc devices` lists each profile's basis.
+`convcalc devices` lists each profile's basis. In JSON the `device` section gains
+`latency_band_s` (`[low, high]` in seconds, `null` without a band) and `basis` (the
+profile's `uncertainty`: `basis`, `rows`, `networks`, `low`, `high`, `band`, `band_rows`
+and `text`, or `null`); every field it had before is unchanged.
 
 ## The model
 
@@ -285,6 +288,15 @@ def _profiles(ordered: Sequence[DeviceProfile]) -> list[str]:
                 f"Efficiency: {eff}; overhead {p.overhead_s * 1e6:g} us per layer. "
                 f"Calibration: {p.calibration}.",
             ]
+            if p.runtime is not None:
+                r = p.runtime
+                lines += ["", f"Runtime: {r.framework} on the {r.unit}, {r.mode} mode."]
+            if p.uncertainty is not None:
+                u = p.uncertainty
+                lines += [
+                    "",
+                    f"Band: typically {u.low:g}-{u.high:g} x the estimate; {u.text()}.",
+                ]
         if p.notes:
             lines += ["", f"Note: {p.notes}"]
         lines.append("")
@@ -583,9 +595,41 @@ basis are written into the profile's `uncertainty` field, and every estimate sho
     ]
 
 
+#: Devices the calibration has latencies or a place for, but no profile yet, and why: a
+#: profile needs a sourced peak, bandwidth and memory, and none is invented.
+NO_PROFILE = (
+    (
+        "Pixel 2 and Pixel 3 CPUs (TF-Lite, big core and 4 threads)",
+        "no sourced FP32 FLOP/cycle of the Cortex-A73 and A75 cores; their published "
+        "latencies are kept in benchmarks/latencies.json and listed below",
+    ),
+    (
+        "Pixel 3 GPU delegate, Pixel 4 NNAPI",
+        "no sourced peak of the Adreno 630, nor of the NNAPI path (DSP, GPU or CPU)",
+    ),
+    ("Pixel 4 Edge TPU", "no sourced peak or published latency of a bundled network"),
+    (
+        "iPhone XS and iPhone 11 Pro (CPU, GPU, ANE, Core ML)",
+        "no sourced memory bandwidth, nor CPU and GPU peaks (the A12 Neural Engine's "
+        "5 trillion operations per second is sourced, but a profile needs the rest); "
+        "their TF-Lite and Core ML latencies are kept and listed below",
+    ),
+    ("Jetson AGX Xavier, NVIDIA A10", "no sourced figures collected yet"),
+)
+
+
 def _not_used(rows: Sequence[Row]) -> list[str]:
     skipped = [(r.device, r.network, r.skip) for r in rows if r.skip]
-    return ["### Rows not used", "", *_md(("device", "network", "why"), skipped), ""]
+    return [
+        "### Devices without a profile",
+        "",
+        *_md(("device", "why"), NO_PROFILE),
+        "",
+        "### Rows not used",
+        "",
+        *_md(("device", "network", "why"), skipped),
+        "",
+    ]
 
 
 _LIMITS = """\
