@@ -445,22 +445,6 @@ def explain(
     _guard(debug, body)
 
 
-class _Visible:
-    """A stream that shows control characters in what it is given (click's own usage
-    errors quote the command line as it was typed)."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        from convcalc.render.sanitize import visible
-
-        return self.stream.write(visible(text, newlines=True))
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-
 OutFile = Annotated[str, typer.Option("--output", "-o", help="The file to write.")]
 ReviewAlpha = Annotated[
     str | None,
