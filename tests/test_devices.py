@@ -600,7 +600,7 @@ def test_every_device_states_its_basis(path: Path) -> None:
 
 
 def test_estimate_carries_the_band_and_basis(tiny: Report, tmp_path: Path) -> None:
-    est = estimate(tiny, load_profile(path=write(tmp_path, TOY + BAND)))
+    est = estimate(tiny, load_profile(path=write(tmp_path, TOY + RUNTIME + BAND)))
     assert est.latency_s is not None
     # The band is the latency times the profile's low and high factors.
     assert est.latency_band_s == (est.latency_s * 0.8, est.latency_s * 1.25)
@@ -608,13 +608,14 @@ def test_estimate_carries_the_band_and_basis(tiny: Report, tmp_path: Path) -> No
     doc = est.to_json()
     assert doc["latency_band_s"] == [est.latency_s * 0.8, est.latency_s * 1.25]
     assert doc["basis"]["basis"] == "calibrated" and doc["basis"]["rows"] == 12
+    assert doc["runtime"] == {"framework": "tflite", "unit": "cpu", "mode": "latency"}
 
 
 def test_estimate_without_a_band_says_so(tiny: Report, tmp_path: Path) -> None:
     est = estimate(tiny, load_profile(path=toy(tmp_path)))
     assert est.latency_band_s is None and "no calibration band" in est.basis
     doc = est.to_json()
-    assert doc["latency_band_s"] is None and doc["basis"] is None
+    assert doc["latency_band_s"] is None and doc["basis"] is None and doc["runtime"] is None
 
 
 def test_renderers_show_the_band(tiny: Report, tmp_path: Path) -> None:

@@ -168,9 +168,10 @@ bundled ones. With `--format json` the analysis gains a `device` section.
 Every estimate says how far to trust it: a band from the calibration ({example}) and
 its basis (calibrated on N published latencies, or class defaults where none was found).
 `convcalc devices` lists each profile's basis. In JSON the `device` section gains
-`latency_band_s` (`[low, high]` in seconds, `null` without a band) and `basis` (the
-profile's `uncertainty`: `basis`, `rows`, `networks`, `low`, `high`, `band`, `band_rows`
-and `text`, or `null`); every field it had before is unchanged.
+`runtime` (the profile's framework, unit and mode, or `null`), `latency_band_s` (`[low,
+high]` in seconds, `null` without a band) and `basis` (the profile's `uncertainty`:
+`basis`, `rows`, `networks`, `low`, `high`, `band`, `band_rows` and `text`, or `null`);
+every field it had before is unchanged.
 
 ## The model
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from convcalc import num
-from convcalc.devices.profile import DeviceProfile, Uncertainty
+from convcalc.devices.profile import DeviceProfile, Runtime, Uncertainty
 from convcalc.errors import UsageError
 from convcalc.graph import Step, alive_after, live_totals
 from convcalc.layers.base import MATMUL_CLASSES, VIEW
@@ -115,6 +115,7 @@ class DeviceEstimate:
     warnings: list[str] = field(default_factory=list)
     source: str = ""
     uncertainty: Uncertainty | None = None
+    runtime: Runtime | None = None
 
     @property
     def latency_band_s(self) -> tuple[float, float] | None:
@@ -166,6 +167,7 @@ class DeviceEstimate:
             "title": self.title,
             "class": self.device_class,
             "source": self.source,
+            "runtime": None if self.runtime is None else self.runtime.to_json(),
             "dtype": self.dtype,
             "batch": self.batch,
             "latency_s": self.latency_s,
@@ -325,6 +327,7 @@ def estimate(
         warnings=warnings,
         source=profile.source,
         uncertainty=profile.uncertainty if profile.has_hardware else None,
+        runtime=profile.runtime,
     )
 
 

@@ -398,7 +398,7 @@ def summary_rows(est: DeviceEstimate) -> list[tuple[str, str]]:
             + (f" per batch of {est.batch}" if est.batch > 1 else "")
             + (f" ({band_text(est)})" if est.latency_band_s else ""),
         ),
-        ("basis", est.basis),
+        *([("basis", est.basis)] if est.latency_s is not None else []),
         (
             "throughput",
             "-" if est.throughput_per_s is None else f"{count(est.throughput_per_s)} images/s",
