@@ -165,8 +165,9 @@ gate). `--device-file PATH` reads your own profile; profiles in `$CONVCALC_DEVIC
 (a path list) and `~/.config/convcalc/devices/` are found by name and shadow the
 bundled ones. With `--format json` the analysis gains a `device` section.
 
-Every estimate says how far to trust it: a band from the calibration ({example}) and
-its basis (calibrated on N published latencies, or class defaults where none was found).
+Every estimate says how far to trust it: a band from the calibration and its basis
+(calibrated on N published latencies, or class defaults where none was found), as in
+{example}.
 `convcalc devices` lists each profile's basis. In JSON the `device` section gains
 `runtime` (the profile's framework, unit and mode, or `null`), `latency_band_s` (`[low,
 high]` in seconds, `null` without a band) and `basis` (the profile's `uncertainty`:
