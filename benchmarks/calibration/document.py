@@ -649,6 +649,9 @@ _LIMITS = """\
   throughputs, TF-Lite's MobileNet grid on one Pixel 1 core); a profile fitted on one or
   two networks cannot be judged leave-one-network-out at all, which is why its band is
   the class priors' error, not its own.
+- A class-defaults band is only as wide as the class's data: the cpu band comes from
+  single-core phone CPUs (Pixel 1, Snapdragon 810) and a Pixel 4 row, so it may be too
+  narrow for multi-threaded board and desktop CPUs (Raspberry Pi, Apple M2 Max).
 - Multi-threaded CPU profiles use the peak of all their threads; a network with
   little parallel work per layer will not reach it.
 """
