@@ -190,15 +190,6 @@ def ratio_cell(value: Any) -> str:
     return f'<td class="n" data-v="{float(f)!r}">{_e(text)}<small>≈ {float(f):.4g}</small></td>'
 
 
-_COMPARED = (
-    ("params", "params", human),
-    ("MACs", "macs", human),
-    ("FLOPs", "flops", human),
-    ("param memory", "param_bytes", human_bytes),
-    ("peak activation memory", "peak_activation_bytes", human_bytes),
-)
-
-
 def _comparison(result: Comparison | None, review: Review) -> str:
     if result is None:
         return _note("one network: give two or more architectures to compare them")
@@ -206,7 +197,7 @@ def _comparison(result: Comparison | None, review: Review) -> str:
     header = ["metric", *labels, *(f"{b} / {labels[0]}" for b in labels[1:])]
     ratios = result.ratios
     body = []
-    for title, key, approx in _COMPARED:
+    for title, key, approx in cells.COMPARED:
         row = [_text(title)]
         row += [_num(getattr(r.totals, key), approx) for r in result.reports]
         row += [ratio_cell(x[key]) for x in ratios[1:]]

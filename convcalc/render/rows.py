@@ -103,7 +103,8 @@ def bindings_text(report: Report) -> str:
 # ---------------------------------------------------------------------------------------
 # Comparisons, sweeps and explanations
 
-_COMPARED = (
+#: The totals a comparison sets side by side: (title, field, approximate form).
+COMPARED = (
     ("params", "params", human),
     ("MACs", "macs", human),
     ("FLOPs", "flops", human),
@@ -118,7 +119,7 @@ def comparison_table(result: Comparison) -> Table:
     header = ["metric", *labels, *(f"{b} / {labels[0]}" for b in labels[1:])]
     rows = []
     ratios = result.ratios
-    for title, key, approx in _COMPARED:
+    for title, key, approx in COMPARED:
         values = [getattr(r.totals, key) for r in result.reports]
         cells = [f"{exact(v)} ({approx(v)})" if num.is_concrete(v) else formula(v) for v in values]
         rows.append([title, *cells, *(ratio_text(r[key]) for r in ratios[1:])])
