@@ -184,5 +184,8 @@ def _too_many_to_analyse(count: int, why: str) -> None:
     raise LimitError(
         f"the grid has {count} points and each must be analysed ({why}); "
         f"the limit is {MAX_ANALYSED_POINTS}",
-        hint="fewer values, or no --device (the totals alone are compiled)",
+        hint="fewer values"
+        + (
+            ", or no --device (the totals alone are compiled)" if why.startswith("a device") else ""
+        ),
     )
