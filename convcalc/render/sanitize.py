@@ -18,8 +18,8 @@ function here before it lays it out:
   A tab or carriage return is already shown as ``\\t`` or ``\\r`` by then, so it never
   leads a cell; the check keeps them for text that skips :func:`visible`.
 - :func:`markdown_cell` for markdown: :func:`visible`, then HTML (a ``<`` that opens a tag,
-  an ``&`` that opens an entity), images,
-  backslash escapes, ``|`` and line breaks are escaped, so a cell stays one cell of text.
+  an ``&`` that opens an entity), images, backslash escapes, ``|`` and line breaks are
+  escaped, so a cell stays one cell of text.
 - HTML output escapes with :func:`html.escape` after :func:`visible`
   (:func:`html_text`).
 
