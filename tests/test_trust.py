@@ -527,10 +527,10 @@ def test_symbolic_work_has_a_time_bound(monkeypatch) -> None:
 
 @pytest.mark.parametrize("name", ["mobilenet", "mobilenet_v2", "efficientnet_b0", "xception"])
 def test_symbolic_totals_of_bundled_networks_take_seconds(name: str) -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU time: what others running do not change
     result = runner.invoke(app, ["analyze", name, "--symbolic", "-f", "json"])
     assert result.exit_code == 0, result.stderr
-    assert time.perf_counter() - start < 10  # mobilenet took 15 s before
+    assert time.process_time() - start < 8  # mobilenet took 15 s before; about 1.5 s now
 
 
 # --- pipes ---------------------------------------------------------------------------------
