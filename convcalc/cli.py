@@ -405,12 +405,8 @@ def sweep(
             )
         if not result.compiled:
             sys.stderr.write(f"note: {visible(result.note)}\n")
-        out = _renderer(fmt)
-        if hasattr(out, "sweep_chunks"):  # rows written as they are computed
-            for chunk in out.sweep_chunks(result):
-                sys.stdout.write(chunk)
-        else:
-            sys.stdout.write(out.sweep(result))
+        for chunk in _renderer(fmt).sweep_chunks(result):  # written as rows are computed
+            sys.stdout.write(chunk)
 
     _guard(debug, body)
 

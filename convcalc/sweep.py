@@ -73,7 +73,9 @@ class Sweep:
     compiled: bool = True
     note: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, rows: bool = True) -> dict[str, Any]:
+        """The ``convcalc.sweep/1`` document (``rows=False``: with an empty row list, for
+        writers that stream the rows)."""
         from convcalc.report import jsonable
 
         return {
@@ -81,7 +83,7 @@ class Sweep:
             "architecture": self.arch,
             "vary": self.names,
             "compiled": self.compiled,
-            "rows": [{k: jsonable(v) for k, v in row.items()} for row in self.rows],
+            "rows": [{k: jsonable(v) for k, v in row.items()} for row in self.rows] if rows else [],
         }
 
 

@@ -158,3 +158,18 @@ def test_format_modules_named_like_the_standard_library_shadow_nothing() -> None
         assert getattr(ours, name) is module  # its own `import csv` is the standard one
         assert sys.modules[name] is module
         assert "convcalc" not in (module.__file__ or "")
+
+
+def test_json_sweep_streams_the_same_document() -> None:
+    """Written row by row, the sweep document is the one dumped whole, in chunks."""
+    import json as stdjson
+
+    from convcalc import api
+    from convcalc.render import json as render_json
+
+    result = api.sweep("mobilenet", {"alpha": api.parse_values("0.25:1:0.05")})
+    whole = stdjson.dumps(result.to_json(), indent=2) + "\n"
+    chunks = list(render_json.sweep_chunks(result, size=4))
+    assert "".join(chunks) == whole
+    assert len(chunks) > 3  # the 16 rows came in more than one piece
+    assert stdjson.loads(whole)["rows"][0]["alpha"] == 0.25

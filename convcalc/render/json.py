@@ -9,7 +9,8 @@ absolute, so this module shadows nothing.)
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from convcalc.render import rows as cells
@@ -56,7 +57,29 @@ def comparison(
 
 def sweep(result: Sweep) -> str:
     """The ``convcalc.sweep/1`` document."""
-    return _dump(result.to_json())
+    return "".join(sweep_chunks(result))
+
+
+def sweep_chunks(result: Sweep, size: int = 4096) -> Iterator[str]:
+    """The ``convcalc.sweep/1`` document written as its rows are computed, in bounded
+    memory: the same text as dumping the whole document at once (its rows come last)."""
+    from convcalc.report import jsonable
+
+    text = _dump(result.to_json(rows=False))
+    cut = text.rindex("[]")
+    yield text[:cut]
+    opened = False
+    batch: list[str] = []
+    for row in result.rows:
+        item = json.dumps({k: jsonable(v) for k, v in row.items()}, indent=2)
+        batch.append((",\n" if opened else "[\n") + textwrap.indent(item, "    "))
+        opened = True
+        if len(batch) == size:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+    yield ("\n  ]" if opened else "[]") + text[cut + 2 :]
 
 
 def explanations(items: Sequence[Explanation]) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -427,6 +427,12 @@ def comparison(
 def sweep(result: Sweep) -> str:
     """See :func:`sweep_pieces`."""
     return lay_out(sweep_pieces(result))
+
+
+def sweep_chunks(result: Sweep) -> Iterator[str]:
+    """The sweep table in one piece: its column widths depend on every row, so it cannot
+    be written before the last is computed (CSV, markdown and JSON stream)."""
+    yield sweep(result)
 
 
 def explanations(items: Sequence[Explanation]) -> str:
