@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convcalc.layers import REGISTRY
+from convcalc.layers import KINDS, REGISTRY
 
 # One small example per kind: (input shape, layer YAML, output shape, params, macs, flops).
 # Every number is worked out by hand in the comment above the row.
@@ -111,6 +111,17 @@ CASES = {
     "dropout": ([10], "{op: dropout, p: 0.5}", (10,), 0, 0, 0),
     # 2 per channel (scale, shift); 2 FLOPs per value: 2 * 32*4*4 = 1,024.
     "bn": ([32, 4, 4], "{op: bn}", (32, 4, 4), 64, 0, 1024),
+    # Norms with statistics at inference, on 8x4x4 = 128 values: 5 FLOPs per value (mean add;
+    # subtract, square, add; multiply) + 2 with affine, + 5 per set of statistics.
+    # GroupNorm, 4 groups: torch.nn.GroupNorm(4, 8) has 16 params (2 * 8);
+    # FLOPs 7 * 128 + 5 * 4 = 916.
+    "groupnorm": ([8, 4, 4], "{op: groupnorm, groups: 4}", (8, 4, 4), 16, 0, 916),
+    # torch.nn.InstanceNorm2d(8) has 0 params (affine=False by default); one set of
+    # statistics per channel: 5 * 128 + 5 * 8 = 680.
+    "instancenorm": ([8, 4, 4], "{op: instancenorm}", (8, 4, 4), 0, 0, 680),
+    # Over the 8 channels at each of 16 positions (ConvNeXt's LayerNorm2d is an
+    # nn.LayerNorm(8): 16 params); FLOPs 7 * 128 + 5 * 16 = 976.
+    "layernorm": ([8, 4, 4], "{op: layernorm}", (8, 4, 4), 16, 0, 976),
     # AlexNet's LRN, n = 5: (2*5 + 3) = 13 FLOPs per value.
     "lrn": ([96, 55, 55], "{op: lrn, size: 5}", (96, 55, 55), 0, 0, 13 * 96 * 55 * 55),
     # Per value: relu 1, relu6 2, leaky 2, sigmoid 4, tanh 5, hsigmoid 4, hswish 5, swish 5,
@@ -124,6 +135,11 @@ CASES = {
     "hswish": ([2, 3, 3], "{op: hswish}", (2, 3, 3), 0, 0, 90),
     "swish": ([2, 3, 3], "{op: swish}", (2, 3, 3), 0, 0, 90),
     "elu": ([2, 3, 3], "{op: elu}", (2, 3, 3), 0, 0, 72),
+    # softplus 3 (exp, add, log): 54; mish 9 (softplus 3, tanh 5, multiply): 162;
+    # exact gelu 5 (divide by sqrt 2, erf, add 1, halve, multiply): 90.
+    "softplus": ([2, 3, 3], "{op: softplus}", (2, 3, 3), 0, 0, 54),
+    "mish": ([2, 3, 3], "{op: mish}", (2, 3, 3), 0, 0, 162),
+    "gelu": ([2, 3, 3], "{op: gelu}", (2, 3, 3), 0, 0, 90),
     "prelu": ([2, 3, 3], "{op: prelu, per_channel: true}", (2, 3, 3), 2, 0, 36),
     "softmax": ([10], "{op: softmax}", (10,), 0, 0, 30),
     # One multiply per value: 8 * 5 * 5 = 200.
@@ -167,6 +183,9 @@ FACTS = {
     "channel_shuffle": ("elementwise", "position"),
     "bn": ("elementwise", "value position channel"),
     "lrn": ("elementwise", "position"),
+    "groupnorm": ("elementwise", ""),
+    "instancenorm": ("elementwise", "channel"),
+    "layernorm": ("elementwise", "position"),
     "softmax": ("elementwise", ""),
     "scale": ("elementwise", "value position channel"),
     "add": ("elementwise", ""),
@@ -177,7 +196,62 @@ ACTIVATIONS = ("elementwise", "value nonlinear position channel")
 
 
 def test_every_kind_has_a_hand_checked_case() -> None:
-    assert set(CASES) | set(MERGES) == set(REGISTRY)
+    assert set(CASES) | set(MERGES) == set(KINDS)
+
+
+# PyTorch's names for kinds convcalc already had: torch.nn.SiLU is x * sigmoid(x),
+# Hardswish x * relu6(x + 3) / 6, Hardsigmoid relu6(x + 3) / 6 (their documented formulas).
+ALIASES = {"silu": "swish", "hardswish": "hswish", "hardsigmoid": "hsigmoid"}
+
+
+def test_aliases_are_the_same_kind_listed_once(run_yaml) -> None:
+    from convcalc.layers import ordered
+
+    for alias, op in ALIASES.items():
+        assert REGISTRY[alias] is KINDS[op]
+        assert alias in KINDS[op].aliases and f"`{alias}`" in KINDS[op].doc
+        assert alias not in KINDS
+    assert set(REGISTRY) == set(KINDS) | {a for k in KINDS.values() for a in k.aliases}
+    assert len(ordered()) == len(KINDS)
+    # The act: shorthand takes an alias; the layer counts as its kind (swish 5 per value,
+    # hswish 5, on a 2x3x3 conv output of 18 values: 90 each).
+    report = run_yaml(
+        """
+        input: [2, 3, 3]
+        layers:
+          - {op: conv, out: 2, k: 1, act: silu, name: a}
+          - {op: conv, out: 2, k: 1, act: hardswish, name: b}
+          - {op: hardsigmoid, name: c}
+        """
+    )
+    assert report.layer("a.silu").flops == 90
+    assert report.layer("b.hardswish").flops == 90
+    assert report.layer("c").flops == 72  # hsigmoid: 4 per value
+
+
+def test_gelu_tanh_form(run_yaml) -> None:
+    # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): x^3 2, times 0.044715 1, add x 1,
+    # times sqrt(2/pi) 1, tanh 5, add 1, halve, multiply by x: 13 per value; 18 values: 234.
+    report = run_yaml("input: [2, 3, 3]\nlayers:\n  - {op: gelu, approximate: tanh, name: x}\n")
+    assert report.layer("x").flops == 234
+
+
+def test_norm_affine_switches(run_yaml) -> None:
+    # torch.nn.InstanceNorm2d(8, affine=True): 16 params; FLOPs 7 * 128 + 5 * 8 = 936.
+    # torch.nn.GroupNorm(4, 8, affine=False): 0 params; FLOPs 5 * 128 + 5 * 4 = 660.
+    # nn.LayerNorm(128) on a vector of 128 features: 256 params; 7 * 128 + 5 * 1 = 901.
+    report = run_yaml(
+        """
+        input: [8, 4, 4]
+        layers:
+          - {op: instancenorm, affine: true, name: i}
+          - {op: groupnorm, groups: 4, affine: false, name: g}
+          - {op: flatten}
+          - {op: layernorm, name: l}
+        """
+    )
+    got = {n: (report.layer(n).params, report.layer(n).flops) for n in "igl"}
+    assert got == {"i": (16, 936), "g": (0, 660), "l": (256, 901)}
 
 
 def _example(op: str) -> str:
@@ -192,7 +266,7 @@ def _example(op: str) -> str:
     return yaml
 
 
-@pytest.mark.parametrize("op", sorted(REGISTRY))
+@pytest.mark.parametrize("op", sorted(KINDS))
 def test_every_kind_states_its_facts(op: str, tmp_path) -> None:
     from convcalc import api
     from convcalc.layers.base import COST_CLASSES
@@ -263,7 +337,7 @@ def test_channel_sources_by_hand() -> None:
 
 
 def test_every_kind_documents_itself() -> None:
-    for op, kind in REGISTRY.items():
+    for op, kind in KINDS.items():
         assert kind.doc, op
         assert kind.flops_rule, f"{op} says how it counts FLOPs"
         macs = 0 if op in MERGES else CASES[op][4]

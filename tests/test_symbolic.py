@@ -251,3 +251,32 @@ def test_symbolic_then_substituted_equals_concrete(name: str, data: st.DataObjec
         concrete.flops,
         concrete.peak_activation_bytes,
     ), values
+
+
+def test_norms_and_activations_with_free_sizes(tmp_path) -> None:
+    """The statistics norms and the newer activations as formulas in C, H and G."""
+    path = tmp_path / "norms.yaml"
+    path.write_text(
+        "params: {C: 8, H: 4, G: 4}\n"
+        "input: [C, H, H]\n"
+        "layers:\n"
+        "  - {op: groupnorm, groups: G, name: g}\n"
+        "  - {op: instancenorm, name: i}\n"
+        "  - {op: layernorm, name: l}\n"
+        "  - {op: gelu, approximate: tanh, name: e}\n"
+        "  - {op: mish, name: m}\n"
+    )
+    report = api.analyze(path, free=("C", "H", "G"))
+    c, h, g = syms("C H G")
+    got = {x.name: (x.params, x.flops) for x in report.layers}
+    # C H^2 values each. Per value 5 FLOPs, + 2 with affine; + 5 per set of statistics:
+    # G sets (groupnorm), C (instancenorm, not affine), H^2 positions (layernorm).
+    want = {
+        "g": (2 * c, 7 * c * h**2 + 5 * g),
+        "i": (0, 5 * c * h**2 + 5 * c),
+        "l": (2 * c, 7 * c * h**2 + 5 * h**2),
+        "e": (0, 13 * c * h**2),  # tanh-form GELU: 13 per value
+        "m": (0, 9 * c * h**2),  # mish: 9 per value
+    }
+    for name, (params, flops) in want.items():
+        assert same(got[name][0], params) and same(got[name][1], flops), name

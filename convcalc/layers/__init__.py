@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from convcalc.layers import activation, conv, dense, merge, norm, pool  # noqa: F401
 from convcalc.layers.base import CATEGORIES, LayerKind
-from convcalc.layers.registry import REGISTRY, register
+from convcalc.layers.registry import KINDS, REGISTRY, register
 
-__all__ = ["REGISTRY", "LayerKind", "ordered", "register"]
+__all__ = ["KINDS", "REGISTRY", "LayerKind", "ordered", "register"]
 
 
 def ordered() -> list[LayerKind]:
-    """Every kind, grouped by category (convolutions first), for listings and docs."""
-    return sorted(REGISTRY.values(), key=lambda k: CATEGORIES.index(k.category))
+    """Every kind once (aliases under their kind), grouped by category (convolutions first),
+    for listings and docs."""
+    return sorted(KINDS.values(), key=lambda k: CATEGORIES.index(k.category))

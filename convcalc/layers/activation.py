@@ -21,32 +21,65 @@ class Activation(LayerKind):
         return Costs(0, 0, self.flops_per_value * num.prod(y))
 
 
-# op: (FLOPs per value, why)
+# op: (FLOPs per value, why, other names). Composite functions count their parts as the
+# rows above do: exp, log and erf one operation each, tanh 5, sigmoid 4.
 _FAMILY = {
-    "relu": (1, "max(x, 0): one comparison"),
-    "relu6": (2, "min(max(x, 0), 6): two comparisons"),
-    "leaky_relu": (2, "a comparison and a multiply"),
-    "sigmoid": (4, "1 / (1 + exp(-x)): negate, exp, add, divide"),
-    "tanh": (5, "(e^x - e^-x) / (e^x + e^-x) with a shared exp: 5 operations"),
-    "hsigmoid": (4, "relu6(x + 3) / 6: add, two comparisons, divide"),
-    "hswish": (5, "x * relu6(x + 3) / 6: hsigmoid and a multiply"),
-    "swish": (5, "x * sigmoid(x): sigmoid and a multiply"),
-    "elu": (4, "x if x > 0 else alpha (e^x - 1): a comparison, exp, subtract, multiply"),
+    "relu": (1, "max(x, 0): one comparison", ()),
+    "relu6": (2, "min(max(x, 0), 6): two comparisons", ()),
+    "leaky_relu": (2, "a comparison and a multiply", ()),
+    "sigmoid": (4, "1 / (1 + exp(-x)): negate, exp, add, divide", ()),
+    "tanh": (5, "(e^x - e^-x) / (e^x + e^-x) with a shared exp: 5 operations", ()),
+    "hsigmoid": (4, "relu6(x + 3) / 6: add, two comparisons, divide", ("hardsigmoid",)),
+    "hswish": (5, "x * relu6(x + 3) / 6: hsigmoid and a multiply", ("hardswish",)),
+    "swish": (5, "x * sigmoid(x): sigmoid and a multiply", ("silu",)),
+    "elu": (4, "x if x > 0 else alpha (e^x - 1): a comparison, exp, subtract, multiply", ()),
+    "softplus": (3, "log(1 + e^x) (beta 1, PyTorch's default): exp, add, log", ()),
+    "mish": (9, "x * tanh(softplus(x)): softplus 3, tanh 5, a multiply", ()),
 }
 
-for _op, (_flops, _why) in _FAMILY.items():
+for _op, (_flops, _why, _aliases) in _FAMILY.items():
+    _also = f" (also `{'`, `'.join(_aliases)}`)" if _aliases else ""
     register(
         type(
             f"Act_{_op}",
             (Activation,),
             {
                 "op": _op,
-                "doc": f"{_op} activation; {_flops} FLOP/value ({_why})",
+                "aliases": _aliases,
+                "doc": f"{_op} activation{_also}; {_flops} FLOP/value ({_why})",
                 "flops_per_value": _flops,
                 "flops_rule": f"{_flops} ({_why})",
             },
         )
     )
+
+
+@register
+class GELU(Activation):
+    op = "gelu"
+    doc = (
+        "GELU, x Phi(x) (Hendrycks & Gimpel 2016): exact with erf, 5 FLOP/value, or PyTorch's "
+        "tanh approximation, 13 FLOP/value"
+    )
+    flops_rule = (
+        "5 exact (x / sqrt 2, erf, add 1, halve, multiply by x); 13 with approximate: tanh "
+        "(x^3 two multiplies, times 0.044715, add x, times sqrt(2/pi), tanh 5, add 1, halve, "
+        "multiply by x)"
+    )
+    args = {
+        "approximate": Arg(
+            "choice",
+            "none: the exact erf form; tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+            default="none",
+            choices=("none", "tanh"),
+        )
+    }
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        return Costs(0, 0, (13 if a.approximate == "tanh" else 5) * num.prod(y))
+
+    def summary(self, a: Args) -> str:
+        return "tanh" if a.approximate == "tanh" else ""
 
 
 @register

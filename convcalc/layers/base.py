@@ -209,6 +209,7 @@ class LayerKind:
 
     op: ClassVar[str]
     doc: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()  # other YAML names of the same kind
     args: ClassVar[dict[str, Arg]] = {}
     inputs: ClassVar[tuple[int, int | None]] = (1, 1)
     reduces_space: ClassVar[bool] = False

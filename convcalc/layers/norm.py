@@ -1,11 +1,13 @@
-"""Normalisation layers: batch norm and local response normalisation."""
+"""Normalisation layers: batch norm, local response normalisation, and the norms that
+compute their statistics at inference (group, instance and layer norm)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from convcalc import num
-from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape
+from convcalc.errors import ShapeError
+from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape, spatial
 from convcalc.layers.registry import register
 
 
@@ -37,3 +39,96 @@ class LRN(LayerKind):
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         # n squares, n - 1 adds, scale by alpha, add k, power beta, divide: 2n + 3.
         return Costs(0, 0, (2 * a.size + 3) * num.prod(y))
+
+
+# A norm that is not folded into the layer before it computes its statistics on every input.
+# Per value: an add into the mean's sum; subtract the mean, square, add into the variance's
+# sum; multiply by 1 / sqrt(var + eps) (5), and the affine scale and shift (2 more). Per set
+# of statistics: divide each sum by its count, add eps, sqrt, reciprocal (5).
+_STATS_RULE = (
+    "5 per value (mean: an add; variance: subtract, square, add; normalise: a multiply), "
+    "+ 2 with the affine scale and shift, + 5 per set of statistics (two divides, add eps, "
+    "sqrt, reciprocal)"
+)
+
+
+class StatsNorm(LayerKind):
+    """A norm whose mean and variance are computed from the input, at inference too."""
+
+    category = "norm"
+    flops_rule = _STATS_RULE
+
+    def stat_sets(self, a: Args, x: Shape) -> object:
+        """How many sets of (mean, variance) one input has."""
+        raise NotImplementedError
+
+    def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
+        x = xs[0]
+        params = 2 * x[0] if a.affine else 0
+        per_value = 7 if a.affine else 5
+        return Costs(params, 0, per_value * num.prod(x) + 5 * self.stat_sets(a, x))
+
+
+_AFFINE = "a learned scale and shift per channel (2C params)"
+
+
+@register
+class GroupNorm(StatsNorm):
+    op = "groupnorm"
+    doc = (
+        "group norm (Wu & He 2018): mean and variance over each group of C / G channels and "
+        "every position; 2C params with the affine scale and shift"
+    )
+    args = {
+        "groups": Arg(
+            "int",
+            "groups G (channels divisible by G; 32 as in the paper)",
+            default=32,
+            symbols=("G",),
+        ),
+        "affine": Arg("bool", _AFFINE, default=True),
+    }
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c = xs[0][0]
+        if num.is_concrete(c) and num.is_concrete(a.groups) and c % a.groups:
+            raise ShapeError(f"channels {c} are not divisible by groups {a.groups}")
+        return xs[0]
+
+    def stat_sets(self, a: Args, x: Shape) -> object:
+        return a.groups
+
+    def summary(self, a: Args) -> str:
+        return f"G{a.groups}"
+
+
+@register
+class InstanceNorm(StatsNorm):
+    op = "instancenorm"
+    doc = (
+        "instance norm (Ulyanov et al. 2016): mean and variance per channel over its "
+        "positions; no params unless affine (PyTorch's default: none)"
+    )
+    channel_local = True
+    args = {"affine": Arg("bool", _AFFINE, default=False)}
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        return spatial(xs[0], self.op)
+
+    def stat_sets(self, a: Args, x: Shape) -> object:
+        return x[0]
+
+
+@register
+class LayerNorm(StatsNorm):
+    op = "layernorm"
+    doc = (
+        "layer norm (Ba et al. 2016) over the channels at each position (ConvNeXt's "
+        "LayerNorm2d), or over the features of a vector; 2C params with the affine scale and "
+        "shift"
+    )
+    position_local = True
+    args = {"affine": Arg("bool", _AFFINE, default=True)}
+
+    def stat_sets(self, a: Args, x: Shape) -> object:
+        return num.prod(x[1:]) if len(x) > 1 else 1
