@@ -109,6 +109,11 @@ CASES = {
     "slice": ([8, 2, 2], "{op: slice, start: 2, stop: 6}", (4, 2, 2), 0, 0, 0),
     "identity": ([8, 2, 2], "{op: identity}", (8, 2, 2), 0, 0, 0),
     "dropout": ([10], "{op: dropout, p: 0.5}", (10,), 0, 0, 0),
+    "drop_path": ([8, 2, 2], "{op: drop_path, p: 0.1}", (8, 2, 2), 0, 0, 0),
+    # torch.nn.PixelShuffle(2) maps (1, 12, 3, 5) to (1, 3, 6, 10), and PixelUnshuffle(2)
+    # back (measured with torch 2.13): 12 / 2^2 = 3 channels, each side times 2; no arithmetic.
+    "pixel_shuffle": ([12, 3, 5], "{op: pixel_shuffle, factor: 2}", (3, 6, 10), 0, 0, 0),
+    "pixel_unshuffle": ([3, 6, 10], "{op: pixel_unshuffle, factor: 2}", (12, 3, 5), 0, 0, 0),
     # 2 per channel (scale, shift); 2 FLOPs per value: 2 * 32*4*4 = 1,024.
     "bn": ([32, 4, 4], "{op: bn}", (32, 4, 4), 64, 0, 1024),
     # Norms with statistics at inference, on 8x4x4 = 128 values: 5 FLOPs per value (mean add;
@@ -180,6 +185,10 @@ FACTS = {
     "crop": ("view", "view channel"),
     "identity": ("view", "view value position channel"),
     "dropout": ("view", "view value position channel"),
+    "drop_path": ("view", "view value position channel"),
+    # A copy, not a view: PyTorch's pixel_shuffle output does not share its input's storage.
+    "pixel_shuffle": ("elementwise", ""),
+    "pixel_unshuffle": ("elementwise", ""),
     "channel_shuffle": ("elementwise", "position"),
     "bn": ("elementwise", "value position channel"),
     "lrn": ("elementwise", "position"),
@@ -436,3 +445,22 @@ def test_lenet_c3_connection_table(run_yaml) -> None:
     assert row.output_shape == (16, 10, 10)
     assert row.params == 1516
     assert row.macs == 150000
+
+
+def test_pixel_shuffle_receptive_fields(run_yaml) -> None:
+    # unshuffle r = 2: each unit reads a 2x2 block (field 2, jump 2); a 3x3 conv on it adds
+    # 2 * 2 = 4: field 6. shuffle back: output o reads input floor(o / 2), field still 6, jump
+    # 1 / 2 of a shuffled unit; a 3x3 conv then reads o - 1 .. o + 1, at most 2 input units of
+    # the 12x3x5 map (jump 2 pixels): 6 + 2 = 8.
+    report = run_yaml(
+        """
+        input: [3, 6, 10]
+        layers:
+          - {op: pixel_unshuffle, factor: 2, name: u}
+          - {op: conv, out: 12, k: 3, padding: 1, name: c}
+          - {op: pixel_shuffle, factor: 2, name: s}
+          - {op: conv, out: 3, k: 3, padding: 1, name: d}
+        """
+    )
+    fields = [report.layer(n).rf.size for n in "ucsd"]
+    assert fields == [(2, 2), (6, 6), (6, 6), (8, 8)]

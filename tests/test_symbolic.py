@@ -280,3 +280,23 @@ def test_norms_and_activations_with_free_sizes(tmp_path) -> None:
     }
     for name, (params, flops) in want.items():
         assert same(got[name][0], params) and same(got[name][1], flops), name
+
+
+def test_pixel_shuffle_shapes_with_free_sizes(tmp_path) -> None:
+    """Space to depth and back with free C and H: C x 2H x 2H -> 4C x H x H -> C x 2H x 2H."""
+    path = tmp_path / "shuffle.yaml"
+    path.write_text(
+        "params: {C: 4, H: 8}\n"
+        "input: [C, 2*H, 2*H]\n"
+        "layers:\n"
+        "  - {op: pixel_unshuffle, factor: 2, name: u}\n"
+        "  - {op: drop_path, p: 0.2, name: d}\n"
+        "  - {op: pixel_shuffle, factor: 2, name: s}\n"
+    )
+    report = api.analyze(path, free=("C", "H"))
+    c, h = syms("C H")
+    shapes = {x.name: x.output_shape for x in report.layers}
+    want = {"u": (4 * c, h, h), "d": (4 * c, h, h), "s": (c, 2 * h, 2 * h)}
+    for name, shape in want.items():
+        assert all(same(g, w) for g, w in zip(shapes[name], shape, strict=True)), name
+    assert (report.totals.params, report.totals.macs, report.totals.flops) == (0, 0, 0)

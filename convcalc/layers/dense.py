@@ -1,9 +1,11 @@
 """Fully connected layers and the ops that change a tensor's layout: linear, flatten,
-reshape, channel shuffle, channel slice, spatial crop, identity and dropout."""
+reshape, channel shuffle, channel slice, spatial crop, pixel shuffle and unshuffle,
+identity, dropout and drop path."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from convcalc import num
@@ -12,12 +14,14 @@ from convcalc.layers.base import (
     LINEAR,
     Arg,
     Args,
+    AxisPhases,
     AxisRF,
     Costs,
     Free,
     LayerKind,
     Shape,
     check_dim,
+    phase_table,
     spatial,
 )
 from convcalc.layers.registry import register
@@ -189,3 +193,87 @@ class Dropout(Free):
     category = "shape"
     is_view = per_value = position_local = channel_local = True
     args = {"p": Arg("number", "drop probability (recorded, not counted)", default=0.5)}
+
+
+@register
+class DropPath(Free):
+    op = "drop_path"
+    doc = (
+        "stochastic depth (Huang et al. 2016): drops a whole residual branch per sample while "
+        "training; an identity at inference, so no cost"
+    )
+    category = "shape"
+    is_view = per_value = position_local = channel_local = True
+    args = {"p": Arg("number", "drop probability (recorded, not counted)", default=0)}
+
+
+_FACTOR = Arg("int", "factor r of each spatial axis", symbols=("r",))
+
+
+@register
+class PixelShuffle(Free):
+    op = "pixel_shuffle"
+    doc = (
+        "depth to space (Shi et al. 2016): C r^2 x H x W to C x rH x rW; no arithmetic, but a "
+        "copy (PyTorch's returns a new tensor, not a view of its input)"
+    )
+    category = "shape"
+    args = {"factor": _FACTOR}
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c, h, w = spatial(xs[0], self.op)
+        r = a.factor
+        if num.is_concrete(c) and num.is_concrete(r) and c % (r * r):
+            raise ShapeError(f"channels {c} are not divisible by factor^2 = {r * r}")
+        return (
+            num.floordiv(c, r * r),
+            check_dim(h * r, "output height"),
+            check_dim(w * r, "output width"),
+        )
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        # Output unit o reads input unit floor(o / r), as nearest upsampling by r.
+        step: Any = num.div(1, a.factor)
+        return AxisRF(1, step, 0), AxisRF(1, step, 0)
+
+    def rf_phases(
+        self, a: Args, xs: Sequence[Shape]
+    ) -> tuple[AxisPhases | None, AxisPhases | None] | None:
+        r = a.factor
+        if not num.is_concrete(r):
+            return None, None
+        axis = phase_table(r, 1, lambda _: (0, 0, 1), (Fraction(1, r) - 1, 0))
+        return axis, axis
+
+    def summary(self, a: Args) -> str:
+        return f"r{a.factor}"
+
+
+@register
+class PixelUnshuffle(Free):
+    op = "pixel_unshuffle"
+    doc = (
+        "space to depth, the inverse of pixel_shuffle: C x rH x rW to C r^2 x H x W; no "
+        "arithmetic, but a copy (not a view)"
+    )
+    category = "shape"
+    args = {"factor": _FACTOR}
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        c, h, w = spatial(xs[0], self.op)
+        r = a.factor
+        for size, what in ((h, "height"), (w, "width")):
+            if num.is_concrete(size) and num.is_concrete(r) and size % r:
+                raise ShapeError(f"input {what} {size} is not divisible by factor {r}")
+        return (
+            check_dim(c * r * r, "output channels"),
+            num.floordiv(h, r),
+            num.floordiv(w, r),
+        )
+
+    def rf(self, a: Args, xs: Sequence[Shape]) -> tuple[AxisRF, AxisRF]:
+        # Output unit o reads the r input units r o .. r o + r - 1: a window r, stride r.
+        return AxisRF(a.factor, a.factor, 0), AxisRF(a.factor, a.factor, 0)
+
+    def summary(self, a: Args) -> str:
+        return f"r{a.factor}"
