@@ -209,7 +209,9 @@ def test_every_kind_has_a_hand_checked_case() -> None:
 
 
 # PyTorch's names for kinds convcalc already had: torch.nn.SiLU is x * sigmoid(x),
-# Hardswish x * relu6(x + 3) / 6, Hardsigmoid relu6(x + 3) / 6 (their documented formulas).
+# Hardswish x * relu6(x + 3) / 6, Hardsigmoid relu6(x + 3) / 6 (their documented formulas;
+# torch 2.13's functions equal them within 1e-15 on [-5, 5], as do gelu's two forms, mish and
+# softplus with the formulas their flops_rule counts).
 ALIASES = {"silu": "swish", "hardswish": "hswish", "hardsigmoid": "hsigmoid"}
 
 
@@ -261,6 +263,23 @@ def test_norm_affine_switches(run_yaml) -> None:
     )
     got = {n: (report.layer(n).params, report.layer(n).flops) for n in "igl"}
     assert got == {"i": (16, 936), "g": (0, 660), "l": (256, 901)}
+
+
+def test_norm_shorthand_takes_the_statistics_norms(run_yaml) -> None:
+    # norm: and act: ask the kind's category: conv 8 -> 8 1x1 on 8x4x4 (72 params), then
+    # layernorm (16 params, 976 FLOPs as in CASES) and gelu (5 * 128 = 640). Statistics over
+    # the map do not widen the field: a 1x1 conv and an instance norm keep it at 1.
+    report = run_yaml(
+        """
+        input: [8, 4, 4]
+        layers:
+          - {op: conv, out: 8, k: 1, norm: layernorm, act: gelu, name: a}
+          - {op: conv, out: 8, k: 1, bias: false, norm: instancenorm, name: b}
+        """
+    )
+    assert (report.layer("a.layernorm").params, report.layer("a.layernorm").flops) == (16, 976)
+    assert report.layer("a.gelu").flops == 640
+    assert report.layer("b.instancenorm").rf.size == (1, 1)
 
 
 def _example(op: str) -> str:

@@ -53,7 +53,12 @@ _STATS_RULE = (
 
 
 class StatsNorm(LayerKind):
-    """A norm whose mean and variance are computed from the input, at inference too."""
+    """A norm whose mean and variance are computed from the input, at inference too.
+
+    Statistics over a whole map (group and instance norm) are a global summary that
+    broadcasts back over space, as a squeeze-and-excitation gate's: like it, they do not widen
+    the per-position receptive field (docs/conventions.md).
+    """
 
     category = "norm"
     flops_rule = _STATS_RULE
@@ -77,7 +82,8 @@ class GroupNorm(StatsNorm):
     op = "groupnorm"
     doc = (
         "group norm (Wu & He 2018): mean and variance over each group of C / G channels and "
-        "every position; 2C params with the affine scale and shift"
+        "every position (its statistics do not widen the receptive field); 2C params with the "
+        "affine scale and shift"
     )
     args = {
         "groups": Arg(
@@ -107,7 +113,8 @@ class InstanceNorm(StatsNorm):
     op = "instancenorm"
     doc = (
         "instance norm (Ulyanov et al. 2016): mean and variance per channel over its "
-        "positions; no params unless affine (PyTorch's default: none)"
+        "positions (not widening the receptive field); no params unless affine (PyTorch's "
+        "default: none)"
     )
     channel_local = True
     args = {"affine": Arg("bool", _AFFINE, default=False)}
