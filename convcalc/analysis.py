@@ -14,6 +14,33 @@ from convcalc.layers import base
 from convcalc.receptive import INPUT_RF, RF, RF_BITS, Untracked, compose, unbounded, union
 from convcalc.report import DTYPE_BYTES, LayerRow, Report, Totals
 
+_Facts = tuple  # params, macs, flops, output elements, field inputs, reduces, summary, class
+
+
+def _facts_key(kind: Any, args: Any, xs: list[Any], y: Any) -> tuple | None:
+    """The key of a layer's facts: its kind, its Args object and its concrete shapes (None
+    when a size is symbolic: formulas are cheap to recompute and costly to hash)."""
+    for shape in (*xs, y):
+        for d in shape:
+            if type(d) is not int:
+                return None
+    return (kind, id(args), tuple(xs), y)
+
+
+def _facts(kind: Any, args: Any, xs: list[Any], layer: Any) -> _Facts:
+    """What a layer's kind says of it, apart from the weight of a condition."""
+    costs = kind.costs(args, xs, layer.shape)
+    return (
+        costs.params,
+        costs.macs,
+        costs.flops,
+        num.prod(layer.shape),
+        kind.field_inputs(len(layer.inputs)),
+        kind.reduces(args, xs, layer.shape),
+        kind.summary(args),
+        kind.cost_class(args, xs),
+    )
+
 
 def analyze(graph: Graph, dtype: str = "fp32") -> Report:
     """Compute every per-layer metric and the totals of a graph."""
@@ -31,18 +58,23 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
     total_flops: Any = 0
     total_act: Any = 0
     last_spatial: RF | None = None
+    # A repeated block's layers share one Args object (see convcalc.schema.expand); with
+    # the same concrete input shapes, the kind's facts are the same, so they are asked once.
+    facts: dict[tuple, _Facts] = {}
+    transforms: dict[tuple, tuple[Any, Any]] = {}  # the same key: rf and rf_phases
     for layer in layers:
         kind, args = layer.kind, layer.args
         xs = [graph.shapes[s] for s in layer.inputs]
-        costs = kind.costs(args, xs, layer.shape)
-        out_elems = num.prod(layer.shape)
+        key = _facts_key(kind, args, xs, layer.shape)
+        fact = facts.get(key) if key is not None else None
+        if fact is None:
+            fact = _facts(kind, args, xs, layer)
+            if key is not None:
+                facts[key] = fact
+        params, macs, flops, out_elems, field_inputs, reduces, summary, klass = fact
         if layer.weight != 1:  # a layer that exists only where a symbolic condition holds
             w = layer.weight
-            costs.params, costs.macs, costs.flops = (
-                costs.params * w,
-                costs.macs * w,
-                costs.flops * w,
-            )
+            params, macs, flops = params * w, macs * w, flops * w
             out_elems = out_elems * w
         sizes[layer.name] = out_elems
         in_elems = sum((sizes[s] for s in layer.inputs), 0)
@@ -50,8 +82,8 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
         # Receptive field: unreduced spatial inputs carry the per-position field; inputs
         # already reduced to a global summary (SE gates) broadcast and do not widen it.
         # An input that only lends its size (a crop's second) does not widen it either.
-        sources = [layer.inputs[i] for i in kind.field_inputs(len(layer.inputs))]
-        is_reduced = kind.reduces(args, xs, layer.shape) or all(reduced[s] for s in sources)
+        sources = [layer.inputs[i] for i in field_inputs]
+        is_reduced = reduces or all(reduced[s] for s in sources)
         field: RF | None = None
         if len(layer.shape) == 3:
             live_fields = [
@@ -59,12 +91,13 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
             ] or [fields[s] for s in sources if fields[s] is not None]
             if live_fields:
                 try:
-                    field = compose(
-                        union(live_fields, layer.name, warnings),  # type: ignore[arg-type]
-                        kind.rf(args, xs),
-                        kind.rf_phases(args, xs),
-                        layer.shape[1:],
-                    )
+                    merged = union(live_fields, layer.name, warnings)  # type: ignore[arg-type]
+                    transform = transforms.get(key) if key is not None else None
+                    if transform is None:
+                        transform = (kind.rf(args, xs), kind.rf_phases(args, xs))
+                        if key is not None:
+                            transforms[key] = transform
+                    field = compose(merged, *transform, layer.shape[1:])
                 except Untracked as e:
                     warnings.append(f"{layer.name}: {e}")
                 if (
@@ -96,22 +129,22 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
                 type=kind.op,
                 inputs=layer.inputs,
                 output_shape=layer.shape,
-                params=costs.params,
-                macs=costs.macs,
-                flops=costs.flops,
+                params=params,
+                macs=macs,
+                flops=flops,
                 activation_bytes=out_elems * width,
-                traffic_bytes=(in_elems + costs.params + out_elems) * width,
+                traffic_bytes=(in_elems + params + out_elems) * width,
                 rf=field,
-                summary=kind.summary(args),
+                summary=summary,
                 line=layer.line,
-                cost_class=kind.cost_class(args, xs),
+                cost_class=klass,
                 input_elements=in_elems,
                 output_elements=out_elems,
             )
         )
-        total_params += costs.params
-        total_macs += costs.macs
-        total_flops += costs.flops
+        total_params += params
+        total_macs += macs
+        total_flops += flops
         total_act += out_elems
 
     steps = [Step(layer.name, layer.inputs) for layer in layers]

@@ -119,8 +119,8 @@ def plain_table(
     justify = [j for _, j in columns]
     rows = [[visible(c, newlines=True) for c in r] for r in rows]
     title, caption = _safe(title), _safe(caption)
-    texts = [*headers, *(c for r in rows for c in r), title or "", caption or ""]
-    if not all(_PLAIN_CELL.fullmatch(t) and t == t.strip() for t in texts):
+    texts = {*headers, *(c for r in rows for c in r), title or "", caption or ""}
+    if not all(_PLAIN_CELL.fullmatch(t) and t == t.strip() for t in texts):  # each once
         return None
     sized = [headers, *rows] if show_header else list(rows)
     widths = [max((len(r[i]) for r in sized), default=0) + 2 for i in range(len(columns))]
@@ -257,6 +257,22 @@ def _left_first(header: Sequence[str]) -> Columns:
 # Views
 
 
+def _once(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``fmt`` that formats each distinct whole number (or tuple of them) once: the layers
+    of a repeated block have the same counts and shapes, thousands of times over."""
+    seen: dict[Any, str] = {}
+
+    def cell(value: Any) -> str:
+        if type(value) is int or (type(value) is tuple and all(type(v) is int for v in value)):
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = fmt(value)
+            return text
+        return fmt(value)
+
+    return cell
+
+
 def report_pieces(
     report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None
 ) -> list[Piece]:
@@ -267,16 +283,17 @@ def report_pieces(
     if estimate is not None:
         return [*_device_pieces(report, estimate, depth), totals, *_summary_pieces(estimate)]
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
+    shown, exacts, humans = _once(shape), _once(exact), _once(human)
     rows = [
         [
             row.name,
             row.type,
             row.summary,
-            shape(row.output_shape),
-            exact(row.params),
-            exact(row.macs),
-            human(row.flops),
-            human(row.activation_bytes),
+            shown(row.output_shape),
+            exacts(row.params),
+            exacts(row.macs),
+            humans(row.flops),
+            humans(row.activation_bytes),
             rf_text(row),
         ]
         for row in fold(report.layers, depth)

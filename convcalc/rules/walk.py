@@ -31,6 +31,7 @@ class Walk:
             for src in layer.inputs:
                 self.readers.setdefault(src, []).append(layer)
         self._windows: dict[str, Window | None] = {}  # every rule asks, most more than once
+        self._by_args: dict[tuple, Window | None] = {}  # the graph holds each Args alive
 
     def source(self, layer: Layer) -> Layer | None:
         """The layer a single-input layer reads (None for the network input)."""
@@ -44,12 +45,20 @@ class Walk:
 
     def window(self, layer: Layer) -> Window | None:
         """The concrete sliding window of a layer on a feature map, or None."""
-        if layer.name not in self._windows:
-            w = layer.kind.window(layer.args) if len(layer.shape) == 3 else None
+        name = layer.name
+        if name in self._windows:
+            return self._windows[name]
+        # The layers of a repeated block share one Args object, so each is asked once.
+        key = (layer.kind, id(layer.args), len(layer.shape) == 3)
+        if key in self._by_args:
+            w = self._by_args[key]
+        else:
+            w = layer.kind.window(layer.args) if key[2] else None
             if w is not None and not concrete(*w.kernel, *w.stride, *w.dilation):
                 w = None
-            self._windows[layer.name] = w
-        return self._windows[layer.name]
+            self._by_args[key] = w
+        self._windows[name] = w
+        return w
 
     def channel_source(self, layer: Layer, channel: int) -> int | None:
         """The input channel a channel-local layer's output ``channel`` comes from (None

@@ -70,6 +70,29 @@ def _op_defaults(defaults: Mapping[str, YMap], op: str) -> tuple[dict[str, Any],
     return raw, raw.pop("norm", None), raw.pop("act", None)
 
 
+_LITERAL = (int, bool, type(None))
+
+
+def _memo_key(kind: LayerKind, raw: Mapping[str, Any], shapes: list[Shape]) -> tuple | None:
+    """The key under which a layer's bound arguments and output shape are reused, or None.
+
+    A repeated block emits the same layer thousands of times; when every argument is a
+    literal whole number (no expression, so the environment cannot change it) and every
+    input size is a concrete integer, binding and the shape rule give the same answer each
+    time, and a failure is never stored (it stops the run), so reusing it changes nothing.
+    Expressions, lists and symbolic sizes are bound afresh."""
+    items = tuple(raw.items())
+    for _, v in items:
+        if type(v) not in _LITERAL:
+            return None
+    dims = tuple(shapes)
+    for shape in dims:
+        for d in shape:
+            if type(d) is not int:
+                return None
+    return (kind, items, dims)
+
+
 class Expander:
     """Walks the layer lists of one document into ``graph``, using its ``blocks``; a block
     instance's environment starts from the file's params and vars, ``globals_``."""
@@ -84,6 +107,8 @@ class Expander:
         self.builder = GraphBuilder(graph, limits.MAX_LAYERS)
         self.bounds = Bounds(where, blocks, globals_)
         self.aliases: dict[str, str] = {}
+        # (kind, literal arguments, input shapes) -> (args, shape): see _memo_key
+        self._bound: dict[tuple, tuple[Any, Shape]] = {}
 
     def walk(self, layers: YList, defaults: Mapping[str, YMap]) -> None:
         """Emit the file's ``layers`` (written with its per-op ``defaults``) into the graph."""
@@ -212,8 +237,15 @@ class Expander:
         except LimitError as e:
             raise self.where.locate(e, entry, "from", name) from None
         try:
-            args = kind.bind(raw, env)
-            shape = self.builder.shape_of(kind, args, inputs)
+            key = _memo_key(kind, raw, [graph.shapes[s] for s in inputs])
+            hit = self._bound.get(key) if key is not None else None
+            if hit is None:
+                args = kind.bind(raw, env)
+                shape = self.builder.shape_of(kind, args, inputs)
+                if key is not None:
+                    self._bound[key] = (args, shape)
+            else:
+                args, shape = hit
         except ConvcalcError as e:
             key = next(
                 (k for k in raw if k in entry and e.message.startswith(f"argument {k!r}")), None
