@@ -27,7 +27,7 @@ from typing import Any
 from convcalc import context, expr, num
 from convcalc.errors import ConvcalcError, LimitError, SpecError
 from convcalc.graph import INPUT, Graph, GraphBuilder, Layer, check_arity
-from convcalc.layers import REGISTRY
+from convcalc.layers import REGISTRY, ordered
 from convcalc.layers.base import LayerKind, Shape, evaluate_value
 from convcalc.names import LAYER_NAME
 from convcalc.schema import binding, document, limits
@@ -322,8 +322,9 @@ class Expander:
         if kind is None:
             raise document.unknown_op(self.where, op, entry, key, group)
         if key == "norm" and kind.category != "norm":
+            norms = ", ".join(k.op for k in ordered() if k.category == "norm")
             raise self.where.error(
-                f"norm must be a normalisation op (bn, lrn), got {op!r}", entry, key, layer=group
+                f"norm must be a normalisation op ({norms}), got {op!r}", entry, key, layer=group
             )
         if key == "act" and kind.category != "activation":
             raise self.where.error(
