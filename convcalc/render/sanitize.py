@@ -28,7 +28,6 @@ JSON needs nothing: ``json.dumps`` escapes every non-ASCII and control character
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -105,7 +104,10 @@ def markdown_text(value: Any) -> str:
 
 def html_text(value: Any) -> str:
     """Text for an HTML document: shown by :func:`visible`, then HTML-escaped (quotes
-    too, so it is safe inside an attribute)."""
+    too, so it is safe inside an attribute). The html module is imported here: loading it
+    builds its table of entities, a tenth of a concrete run's start-up."""
+    import html
+
     return html.escape(visible(value, newlines=True), quote=True)
 
 
