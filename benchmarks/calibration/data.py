@@ -197,37 +197,28 @@ def _row(index: int, r: Mapping[str, Any]) -> Row:
     else:
         measured = None
     precision = r.get("precision") or ""
-    if "arch" in r:
+    common = {
+        "index": index,
+        "network": r["network"],
+        "device": r["device"],
+        "framework": r.get("framework") or "",
+        "batch": batch,
+        "precision": precision,
+        "dtype": PRECISION.get(precision),
+        "measured_s": measured,
+        "paper_macs": r.get("macs"),
+        "source": r.get("source", ""),
+    }
+    if "arch" in r:  # a row that names its network and profile itself
         return Row(
-            index=index,
-            network=r["network"],
-            device=r["device"],
+            **common,
             profile=r.get("profile"),
-            framework=r.get("framework") or "",
-            batch=batch,
-            precision=precision,
-            dtype=PRECISION.get(precision),
-            measured_s=measured,
-            paper_macs=r.get("macs"),
-            source=r.get("source", ""),
             arch=r["arch"],
             params=dict(r.get("params") or {}),
             input_side=r.get("input"),
             explicit=True,
         )
-    return Row(
-        index=index,
-        network=r["network"],
-        device=r["device"],
-        profile=PROFILE_OF_DEVICE.get(r["device"]),
-        framework=r.get("framework") or "",
-        batch=batch,
-        precision=precision,
-        dtype=PRECISION.get(precision),
-        measured_s=measured,
-        paper_macs=r.get("macs"),
-        source=r.get("source", ""),
-    )
+    return Row(**common, profile=PROFILE_OF_DEVICE.get(r["device"]))
 
 
 def _match(
