@@ -7,6 +7,8 @@ built here from symbols; none is convcalc's output pasted back.
 from __future__ import annotations
 
 import json
+import math
+import random
 from fractions import Fraction
 
 import pytest
@@ -300,3 +302,105 @@ def test_pixel_shuffle_shapes_with_free_sizes(tmp_path) -> None:
     for name, shape in want.items():
         assert all(same(g, w) for g, w in zip(shapes[name], shape, strict=True)), name
     assert (report.totals.params, report.totals.macs, report.totals.flops) == (0, 0, 0)
+
+
+# --- printed symbolic output, evaluated, equals concrete analyses ------------------------
+#
+# What a reader gets from `convcalc analyze NAME --symbolic -f json` (the text of each
+# formula, not the compiled form) is parsed here by a small evaluator of its own and
+# evaluated exactly at random points. The bundled networks whose params `--symbolic` frees
+# (`symbolic: true`) are all of them tested; their time is measured by benchmarks/run.py.
+
+_EXACT = {
+    "floor": lambda x: math.floor(x),
+    "ceiling": lambda x: math.ceil(x),
+    "RoundHalfEven": lambda x: round(x),  # Python's round on a Fraction: ties to even
+    "MakeDivisible": lambda v, d, m: (
+        max(m, math.floor(v + Fraction(d, 2)) // d * d)
+        + (d if max(m, math.floor(v + Fraction(d, 2)) // d * d) < Fraction(9, 10) * v else 0)
+    ),
+    "Max": max,
+    "Min": min,
+    "Eq": lambda a, b: a == b,
+    "Ne": lambda a, b: a != b,
+    "Piecewise": lambda *pairs: next(v for v, c in pairs if c),
+}
+
+
+def _eval_printed(text: str, values: dict[str, Fraction]) -> Fraction | int | bool:
+    """Exact value of one printed formula (sympy's str form) at ``values``."""
+    import ast
+    import operator
+
+    binary = {
+        ast.Add: operator.add,
+        ast.Sub: operator.sub,
+        ast.Mult: operator.mul,
+        ast.Div: lambda a, b: Fraction(a) / b,
+        ast.Pow: lambda a, b: Fraction(a) ** b,
+    }
+
+    def ev(node: ast.AST) -> object:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return values[node.id] if node.id in values else {"True": True}[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.BinOp):
+            return binary[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.Tuple):
+            return tuple(ev(e) for e in node.elts)
+        if isinstance(node, ast.Call):
+            return _EXACT[node.func.id](*(ev(a) for a in node.args))
+        raise AssertionError(f"unexpected {ast.dump(node)} in {text[:80]}")
+
+    return ev(ast.parse(text, mode="eval"))
+
+
+SYMBOLIC_NETWORKS = ["mobilenet", "mobilenet_v1", "mobilenet_v2"]
+
+
+def test_symbolic_networks_are_those_that_mark_params_symbolic() -> None:
+    """The list above is every bundled network with a param `--symbolic` frees."""
+    marked = []
+    for name in loader.bundled_names():
+        doc = loader.load_yaml((loader.architectures_dir() / f"{name}.yaml").read_text(), name)
+        params = doc.get("params") or {}
+        if any(isinstance(v, dict) and v.get("symbolic") for v in params.values()):
+            marked.append(name)
+    assert marked == SYMBOLIC_NETWORKS
+
+
+@pytest.mark.parametrize("name", SYMBOLIC_NETWORKS)
+def test_printed_symbolic_output_evaluates_to_concrete_analyses(name: str) -> None:
+    from convcalc.render import renderer
+
+    doc = json.loads(renderer("json").report(api.analyze(name, symbolic=True)))
+    keys = ["params", "macs", "flops", "activation_bytes", "peak_activation_bytes"]
+    rng = random.Random(name)
+    # alpha and rho of the papers' tables, and random ones with small denominators
+    points = [(Fraction(1), Fraction(1)), (Fraction(1, 2), Fraction(5, 7))]
+    points += [
+        (Fraction(rng.randint(10, 60), 40), Fraction(rng.randint(20, 56), 56)) for _ in range(3)
+    ]
+    for alpha, rho in points:
+        values = {"alpha": alpha, "rho": rho}
+        concrete = api.analyze(name, {"alpha": str(alpha), "rho": str(rho)})
+        for key in keys:
+            got = _eval_printed(str(doc["totals"][key]), values)
+            assert got == getattr(concrete.totals, key), (key, alpha, rho)
+        # A layer that exists only where a condition on the params holds (mobilenet_v2's
+        # residual adds) is printed with counts that are 0 where it does not.
+        rows = {row.name: row for row in concrete.layers}
+        for printed in doc["layers"]:
+            row = rows.pop(printed["name"], None)
+            for key in ("params", "macs"):
+                want = 0 if row is None else getattr(row, key)
+                assert _eval_printed(str(printed[key]), values) == want, (printed["name"], key)
+            if row is not None and "Piecewise" not in str(printed["output_shape"]):
+                shape = [_eval_printed(str(d), values) for d in printed["output_shape"]]
+                assert shape == list(row.output_shape), row.name
+        assert not rows, sorted(rows)  # every concrete layer is printed

@@ -147,17 +147,19 @@ vabs = _wrap(sympy.Abs)
 vmin = _wrap(sympy.Min)
 
 
-def _lower_bound(e: Any) -> Any:
-    """A lower bound of ``e`` without its outermost roundings: in each term c*ceiling(u)
-    or c*floor(u) of a sum, the rounding is replaced by the end of [u - 1, u + 1] that
-    bounds the term from below (ceiling(u) >= u, floor(u) >= u - 1)."""
+def _lower_bound(e: Any, signs: tuple[int, ...]) -> Any:
+    """A lower bound of ``e`` without some of its outermost roundings: in each term c*ceiling(u)
+    or c*floor(u) of a sum whose coefficient's sign is in ``signs``, the rounding is replaced
+    by the end of [u - 1, u + 1] that bounds the term from below (ceiling(u) >= u,
+    floor(u) >= u - 1); other terms stay as they are."""
     total = sympy.Integer(0)
     for term in sympy.Add.make_args(e):
         c, rest = term.as_coeff_Mul()
-        if isinstance(rest, sympy.ceiling):
+        sign = 1 if c > 0 else -1
+        if sign in signs and isinstance(rest, sympy.ceiling):
             u = rest.args[0]
             term = c * u if c > 0 else c * (u + 1)
-        elif isinstance(rest, sympy.floor):
+        elif sign in signs and isinstance(rest, sympy.floor):
             u = rest.args[0]
             term = c * (u - 1) if c > 0 else c * u
         total += term
@@ -173,9 +175,13 @@ def vmax(*xs: Any) -> Any:
     if len(args) == 2:
         for a, b in (args, args[::-1]):
             if b.is_Number and not a.is_Number:
-                gap = _lower_bound(a) - b
-                if gap.is_Number and gap >= 0:
-                    return to_python(a)
+                # Rounding up only the terms that add keeps a size that also appears
+                # subtracted (2*ceiling(x/2) - x + 1, x itself rounded) as it is, so it
+                # cancels; rounding every term covers sums of different roundings.
+                for signs in ((1,), (1, -1)):
+                    gap = _lower_bound(a, signs) - b
+                    if gap.is_Number and gap >= 0:
+                        return to_python(a)
     return to_python(sympy.Max(*args))
 
 
