@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -38,6 +39,8 @@ MAX_LENGTH = 1000  # characters in one expression
 MAX_DEPTH = 50  # nesting of parentheses, operators and calls
 MAX_NAME = 64  # characters in one name
 MAX_STEPS = 200_000  # expression nodes evaluated per expansion, plus some per layer
+DIGITS = 50  # significant digits of a logarithm or exponential that is not rational
+MAX_EXP_ARG = 2800  # exp(2800) is about 2**4040, just inside num.MAX_BITS
 
 _TOKEN_RE = re.compile(
     r"""
@@ -105,6 +108,81 @@ class Function:
     doc: str
 
 
+def _transcendental_arg(value: Any, func: str) -> Fraction:
+    """The exact rational argument of log, log2 or exp; a free parameter is refused (the
+    symbolic engine does not carry logarithms: their rounding is only decided on a number)."""
+    if not num.is_concrete(value):
+        raise ExprError(
+            f"{func}() needs a number, but its argument depends on a free parameter ({value})",
+            hint="give the parameters it uses values (--set), or keep them out of "
+            "log, log2 and exp",
+        )
+    return Fraction(value)
+
+
+def _rounded(value: Decimal) -> Fraction:
+    """The exact fraction of a decimal already rounded to DIGITS significant digits."""
+    return num.normalize(Fraction(value))
+
+
+def _exact_log(x: Fraction, base: Fraction, estimate: Decimal) -> Fraction | None:
+    """log_base(x) as a fraction p/q (q <= 64) when x ** q == base ** p exactly, else None.
+
+    The estimate picks the only candidate worth checking; the check is exact integer
+    arithmetic, kept within num.MAX_BITS so a huge candidate power is never built."""
+    guess = Fraction(estimate).limit_denominator(64)
+    p, q = guess.numerator, guess.denominator
+    bits = max(x.numerator.bit_length(), x.denominator.bit_length()) * q
+    if bits > 4 * num.MAX_BITS:
+        return None
+    return guess if x**q == base**p else None
+
+
+def _log(value: Any, base: Any = None) -> Any:
+    """Natural logarithm (or to ``base``): exact where the result is rational (log(1) = 0,
+    log(8, 2) = 3), else the DIGITS-digit decimal nearest the true value."""
+    x = _transcendental_arg(value, "log")
+    if x <= 0:
+        raise ExprError(f"log() of {value}: the argument must be positive")
+    b = None if base is None else _transcendental_arg(base, "log")
+    if b is not None and (b <= 0 or b == 1):
+        raise ExprError(f"log() to base {base}: the base must be positive and not 1")
+    with localcontext() as ctx:
+        ctx.prec, ctx.rounding = DIGITS + 10, ROUND_HALF_EVEN
+        ln_x = Decimal(x.numerator).ln() - Decimal(x.denominator).ln()
+        if b is None:
+            if x == 1:
+                return 0
+            ctx.prec = DIGITS
+            return _rounded(+ln_x)
+        ln_b = Decimal(b.numerator).ln() - Decimal(b.denominator).ln()
+        estimate = ln_x / ln_b
+        exact = _exact_log(x, b, estimate)
+        if exact is not None:
+            return num.normalize(exact)
+        ctx.prec = DIGITS
+        return _rounded(+estimate)
+
+
+def _log2(value: Any) -> Any:
+    """Base-2 logarithm: exact for powers of two (log2(8) = 3, log2(1/4) = -2)."""
+    return _log(value, 2)
+
+
+def _exp(value: Any) -> Any:
+    """e ** x: exp(0) = 1 exactly, else the DIGITS-digit decimal nearest the true value."""
+    x = _transcendental_arg(value, "exp")
+    if x == 0:
+        return 1
+    if abs(x) > MAX_EXP_ARG:
+        raise LimitError(f"exp({value}) is too large; the argument must be within +-{MAX_EXP_ARG}")
+    with localcontext() as ctx:
+        ctx.prec, ctx.rounding = DIGITS + 10, ROUND_HALF_EVEN
+        result = (Decimal(x.numerator) / Decimal(x.denominator)).exp()
+        ctx.prec = DIGITS
+        return _rounded(+result)
+
+
 FUNCTIONS: dict[str, Function] = {
     "min": Function(num.vmin, 1, 64, "smallest argument"),
     "max": Function(num.vmax, 1, 64, "largest argument"),
@@ -113,6 +191,9 @@ FUNCTIONS: dict[str, Function] = {
     "round": Function(num.round_half_even, 1, 1, "round to nearest integer, ties to even"),
     "abs": Function(num.vabs, 1, 1, "absolute value"),
     "sqrt": Function(num.sqrt, 1, 1, "square root (exact for perfect squares)"),
+    "log": Function(_log, 1, 2, "log(x, base=e): logarithm, exact where rational, else 50 digits"),
+    "log2": Function(_log2, 1, 1, "base-2 logarithm, exact for powers of two"),
+    "exp": Function(_exp, 1, 1, "e ** x: exact for exp(0), else 50 significant digits"),
     "make_divisible": Function(
         num.make_divisible,
         1,
@@ -444,6 +525,26 @@ def size(node: Node) -> int:
     if isinstance(node, IfElse):
         return 1 + size(node.test) + size(node.body) + size(node.orelse)
     return 1
+
+
+def names(text: str) -> frozenset[str]:
+    """The names an expression reads (parsed, never evaluated): how the schema finds the
+    defaults that refer to a layer's own arguments."""
+    found: set[str] = set()
+    stack = [parse(text)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name):
+            found.add(node.id)
+        elif isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, BinOp):
+            stack += (node.left, node.right)
+        elif isinstance(node, Call):
+            stack += node.args
+        elif isinstance(node, IfElse):
+            stack += (node.test, node.body, node.orelse)
+    return frozenset(found)
 
 
 @lru_cache(maxsize=4096)

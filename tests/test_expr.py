@@ -1,5 +1,6 @@
 """The safe expression language: exact arithmetic, rounding rules, and refusals."""
 
+import re
 from fractions import Fraction
 
 import pytest
@@ -129,3 +130,72 @@ def test_powers_and_roots_near_the_limit_are_exact() -> None:
     assert ev("27**(1/3)") == 3
     with pytest.raises(LimitError):
         ev("2**4097")  # 4,098 bits
+
+
+# --- logarithms and exponentials --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("log2(8)", 3),  # 2 ** 3 = 8
+        ("log2(1)", 0),
+        ("log2(1 / 4)", -2),  # 2 ** -2 = 1/4
+        ("log2(2 ** 40)", 40),
+        ("log(8, 2)", 3),
+        ("log(27, 9)", Fraction(3, 2)),  # 9 ** (3/2) = 27
+        ("log(0.5, 0.25)", Fraction(1, 2)),  # 0.25 ** (1/2) = 0.5
+        ("log(1)", 0),
+        ("exp(0)", 1),
+    ],
+)
+def test_logarithms_are_exact_where_the_result_is_rational(text: str, expected: object) -> None:
+    value = ev(text)
+    assert value == expected and type(value) in (int, Fraction)
+
+
+def test_irrational_logarithms_are_50_digit_decimals() -> None:
+    # ln 10 = 2.302585092994045684017991454684364207601101488628772976033327900967572609...
+    # (the constant to 72 digits); at 50 significant digits it ends ...4886288 (ties to even).
+    assert ev("log(10)") == Fraction("2.3025850929940456840179914546843642076011014886288")
+    # e = 2.718281828459045235360287471352662497757247093699959574966967627724...
+    assert ev("exp(1)") == Fraction("2.7182818284590452353602874713526624977572470937000")
+    # log2(3) = 1.584962500721156181453738943947816508759814407692481060455...
+    assert ev("log2(3)") == Fraction("1.5849625007211561814537389439478165087598144076925")
+    # RegNet's width rule (torchvision BlockParams.from_init_params): with w_0 = 24,
+    # w_a = 24.48, w_m = 2.54 (regnet_x_400mf), block 21 has a capacity of
+    # round(ln((21 * 24.48 + 24) / 24) / ln 2.54) = round(3.0877...) = 3.
+    assert ev("round(log((21 * 24.48 + 24) / 24) / log(2.54))") == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("log(0)", "log() of 0: the argument must be positive"),
+        ("log2(-8)", "log() of -8: the argument must be positive"),
+        ("log(8, 1)", "the base must be positive and not 1"),
+        ("log(8, -2)", "the base must be positive and not 1"),
+    ],
+)
+def test_logarithms_of_non_positive_numbers_are_refused(text: str, message: str) -> None:
+    with pytest.raises(ExprError, match=re.escape(message)):
+        ev(text)
+
+
+def test_exp_of_a_huge_argument_is_a_limit() -> None:
+    with pytest.raises(LimitError, match="exp"):
+        ev("exp(3000)")
+    with pytest.raises(LimitError, match="exp"):
+        ev("exp(-3000)")
+
+
+def test_log_of_a_free_parameter_is_refused() -> None:
+    from convcalc.symbolic import ops
+
+    with pytest.raises(ExprError, match="depends on a free parameter"):
+        ev("log2(w)", w=ops.symbol("w", "int"))
+
+
+def test_names_lists_what_an_expression_reads() -> None:
+    assert expr.names("k // 2 + max(d, 1) if s else 0") == {"k", "d", "s"}
+    assert expr.names("3") == frozenset()

@@ -60,6 +60,31 @@ class _Scope:
         return f"{base}{n}"
 
 
+def _own_references(
+    kind: LayerKind, raw: Mapping[str, Any], given: Any
+) -> dict[str, frozenset[str]]:
+    """The defaults (arguments in ``raw`` the layer does not set, ``given``) that read other
+    arguments of the same layer, each with the names it reads: in a default, a name that is
+    an argument of the op and that the layer has (set by itself or by a default) means
+    that argument; its own name means what it means outside (``bias: "bias == 1"`` reads
+    a param ``bias``)."""
+    out: dict[str, frozenset[str]] = {}
+    for arg, value in raw.items():
+        if arg in given:
+            continue
+        texts = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+        reads: set[str] = set()
+        for text in texts:
+            try:
+                reads |= expr.names(text)
+            except ConvcalcError:
+                continue  # not an expression; binding the argument reports it
+        reads &= {a for a in kind.args if a != arg and (a in raw or a in given)}
+        if reads:
+            out[arg] = frozenset(reads)
+    return out
+
+
 def _is_off(value: Any) -> bool:
     return value is None or value is False or value == "none"
 
@@ -107,6 +132,9 @@ class Expander:
         self.builder = GraphBuilder(graph, limits.MAX_LAYERS)
         self.bounds = Bounds(where, blocks, globals_)
         self.aliases: dict[str, str] = {}
+        # a repeated layer or block use (or a stage table) -> the names of its copies (rows),
+        # in order: what ``from: [name.*]`` reads
+        self.repeats: dict[str, list[str]] = {}
         # (kind, literal arguments, input shapes) -> (args, shape): see _memo_key
         self._bound: dict[tuple, tuple[Any, Shape]] = {}
 
@@ -203,7 +231,36 @@ class Expander:
             raise self.where.error(
                 "'from' is an empty list", entry, "from", layer=scope.full(layer)
             )
-        return tuple(self._resolve(r, scope, entry, layer) for r in refs)
+        out: list[str] = []
+        for ref in refs:
+            if isinstance(ref, str) and ref.endswith(".*"):
+                out += self._copies(ref, scope, entry, layer)
+            else:
+                out.append(self._resolve(ref, scope, entry, layer))
+        return tuple(out)
+
+    def _copies(self, ref: str, scope: _Scope, entry: YMap, layer: str) -> list[str]:
+        """The outputs of every copy of a repeat (``m.*``: ``m.0``, ``m.1``, ...; the rows
+        of a stage table), in order; none for a repeat of 0."""
+        base = ref[:-2]
+        shown = scope.full(layer)
+        copies = self.repeats.get(scope.full(base))
+        if copies is None:
+            target = scope.full(base)
+            what = (
+                f"{base!r} is not repeated (it has no 'repeat' or 'table')"
+                if target in self.aliases or target in self.graph.shapes
+                else f"no repeated layer or block named {base!r} is defined before this one"
+            )
+            raise self.where.error(
+                f"'from' names {ref!r}, but {what}",
+                entry,
+                "from",
+                layer=shown,
+                hint="'name.*' reads the output of every copy of a layer or block use "
+                "with 'repeat' (or of every row of a stage table), in order",
+            )
+        return [self.aliases.get(c, c) for c in copies]
 
     def _emit(
         self,
@@ -289,7 +346,9 @@ class Expander:
         base = self._name(entry, scope, op)
         count = binding.repeat_count(self.where, entry, scope.env, scope.full(base))
         raw, norm, act = _op_defaults(scope.defaults, op)
-        raw.update((k, v) for k, v in entry.items() if k not in LAYER_KEYS)
+        given = {k for k in entry if k not in LAYER_KEYS}
+        own = _own_references(kind, raw, given)
+        raw.update((k, entry[k]) for k in given)
         norm, act = entry.get("norm", norm), entry.get("act", act)
         out = prev
         reps = range(1) if count is None else range(count)
@@ -300,9 +359,14 @@ class Expander:
             local = base if count is None else f"{base}.{i}"
             name = scope.full(local)
             inputs = self._sources(entry, scope, prev, local) if i == 0 else (out,)
+            if not scope.prefix:
+                self._check_top_c_in(entry, given, inputs, name)
             group = not (_is_off(norm) and _is_off(act))
             first = f"{name}.{op}" if group else name
-            out = self._emit(first, kind, raw, inputs, env, entry, weight)
+            bound, bound_env = raw, env
+            if own:
+                bound, bound_env = self._own_defaults(op, raw, own, env, scope, first)
+            out = self._emit(first, kind, bound, inputs, bound_env, entry, weight)
             if not _is_off(norm):
                 out = self._extra(scope, norm, "norm", name, out, entry, weight)
             if not _is_off(act):
@@ -313,7 +377,111 @@ class Expander:
             self.aliases[scope.full(base)] = prev
         elif count is not None:
             self.aliases[scope.full(base)] = out
+        if count is not None:
+            self.repeats[scope.full(base)] = [scope.full(f"{base}.{i}") for i in range(count)]
         return out
+
+    def _check_top_c_in(self, entry: YMap, keys: Any, inputs: tuple[str, ...], layer: str) -> None:
+        """Refuse ``c_in`` in a top-level expression that reads a layer of other width.
+
+        At the top level ``c_in`` is the network input's channel count (the top level is
+        a block whose input is the network input); a layer that reads another layer and
+        writes ``out: c_in`` almost always means its own input, so where the two differ
+        the file must say which it means."""
+        net = self.graph.input_shape[0]
+        for key in keys:
+            raw = entry[key]
+            texts = [v for v in (raw if isinstance(raw, list) else [raw]) if isinstance(v, str)]
+            for text in texts:
+                try:
+                    used = "c_in" in expr.names(text)
+                except ConvcalcError:
+                    continue  # not an expression (an op's word, such as 'same'); bind says
+                if not used:
+                    continue
+                for src in inputs:
+                    width = self.graph.shapes[src][0]
+                    if src != INPUT and num.is_concrete(width) and width != net:
+                        raise self.where.error(
+                            f"at the top level 'c_in' is the network input's {net} channels, "
+                            f"but this layer reads {src!r} of {width}",
+                            entry,
+                            key,
+                            layer=layer,
+                            hint="write the number you mean, or put the layer in a block, "
+                            "where c_in is the block's input",
+                        )
+
+    def _own_defaults(
+        self,
+        op: str,
+        raw: Mapping[str, Any],
+        own: Mapping[str, frozenset[str]],
+        env: Mapping[str, Any],
+        scope: _Scope,
+        layer: str,
+    ) -> tuple[dict[str, Any], Mapping[str, Any]]:
+        """The arguments of a layer whose defaults refer to its own arguments
+        (``conv: {padding: "k // 2"}``), with those defaults evaluated, and the environment
+        that binds them.
+
+        ``own`` maps each such default to the arguments it reads. An argument the layer
+        sets itself is evaluated in the scope's environment as always; a default, in that
+        environment and the values of the arguments it reads, which may be defaults of
+        their own. A chain that comes back to where it started is refused."""
+        defaults = scope.defaults[op]
+        values: dict[str, Any] = {}
+
+        def value(arg: str, chain: tuple[str, ...]) -> Any:
+            if arg in values:
+                return values[arg]
+            if arg in chain:
+                loop = " -> ".join((*chain[chain.index(arg) :], arg))
+                raise self.where.error(
+                    f"the defaults of {op!r} refer to each other in a loop: {loop}",
+                    defaults,
+                    chain[0],
+                    layer=layer,
+                    hint="a default may read the layer's other arguments, "
+                    "but not come back to itself through them",
+                )
+            reads = own.get(arg, frozenset())
+            local = env
+            if reads:
+                local = {**env, **{n: value(n, (*chain, arg)) for n in sorted(reads)}}
+            item = raw[arg]
+            try:
+                if isinstance(item, list):
+                    if chain:
+                        raise SpecError(
+                            f"a default reads argument {arg!r}, which is a list here; "
+                            "only a single value can be read"
+                        )
+                    result: Any = [evaluate_value(v, local, f"argument {arg!r}") for v in item]
+                else:
+                    result = evaluate_value(item, local, f"argument {arg!r}")
+            except ConvcalcError as e:
+                if arg in own:
+                    raise self.where.locate(e, defaults, arg, layer) from None
+                raise
+            values[arg] = result
+            return result
+
+        bound = dict(raw)
+        extra: dict[str, Any] = {}
+        for arg in own:
+            result = value(arg, ())
+            items = result if isinstance(result, list) else [result]
+            shown = []
+            for n, v in enumerate(items):
+                if type(v) is int:
+                    shown.append(v)
+                else:  # a fraction or a symbol: handed to the kind through a bound name
+                    hidden = f"_default_{arg}_{n}"
+                    extra[hidden] = v
+                    shown.append(hidden)
+            bound[arg] = shown if isinstance(result, list) else shown[0]
+        return bound, ({**env, **extra} if extra else env)
 
     def _extra(
         self, scope: _Scope, op: Any, key: str, group: str, prev: str, entry: YMap, weight: Any
@@ -367,6 +535,9 @@ class Expander:
         start = self._sources(entry, scope, prev, use)
         if len(start) != 1:
             raise where.error("a block reads exactly one input", entry, "from", layer=use)
+        given = entry.get("args")
+        if not scope.prefix and isinstance(given, YMap):
+            self._check_top_c_in(given, list(given), start, shown)
         plan = []
         for row in binding.table_rows(where, entry, scope.env, use):
             env = {**scope.env, **row} if row else scope.env
@@ -387,6 +558,11 @@ class Expander:
                     out = self._expand_list(block.body, child)
                 self.aliases.setdefault(child.prefix, out)
             self.aliases[scope.full(row_prefix)] = out
+            if count is not None:
+                copies = [scope.full(f"{row_prefix}.{i}") for i in range(count)]
+                self.repeats[scope.full(row_prefix)] = copies
+        if "table" in entry:
+            self.repeats[shown] = [scope.full(f"{use}.{r}") for r in range(len(plan))]
         self.aliases[shown] = out
         return out
 
