@@ -136,7 +136,16 @@ def compose(
 
 def unbounded(rf: RF) -> bool:
     """Whether a field has grown past :data:`RF_BITS` bits (it is no longer tracked)."""
-    return any(num.is_concrete(v) and abs(v) >= 2**RF_BITS for v in (*rf.size, *rf.jump, *rf.start))
+    for v in (*rf.size, *rf.jump, *rf.start):
+        if type(v) is int:  # the common case: one comparison, no abs
+            if not -_LIMIT < v < _LIMIT:
+                return True
+        elif num.is_concrete(v) and abs(v) >= _LIMIT:
+            return True
+    return False
+
+
+_LIMIT = 2**RF_BITS
 
 
 def union(fields: list[RF], layer: str, warnings: list[str]) -> RF:
@@ -159,8 +168,10 @@ def union(fields: list[RF], layer: str, warnings: list[str]) -> RF:
         if len(jumps) > 1:
             warnings.append(f"{layer}: branches have different jumps {sorted(jumps)}")
         jump.append(max(jumps))
-    centres = {f.centre for f in fields}
-    if len(centres) > 1:
+    # Equal centres are equal 2 start + size (twice the centre, plus one): decided without
+    # dividing, which on a 100,000-layer DAG's 20,000 merges was most of the union's time.
+    if len({tuple(2 * s + r for s, r in zip(f.start, f.size, strict=True)) for f in fields}) > 1:
+        centres = {f.centre for f in fields}
         shown = ", ".join(
             "(" + ", ".join(f"{float(v):g}" for v in c) + ")" for c in sorted(centres)
         )
