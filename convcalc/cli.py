@@ -157,6 +157,16 @@ FailOver = Annotated[
     typer.Option("--fail-over-budget", help="Exit with code 3 when a device budget fails."),
 ]
 Output = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--no-warnings", "--quiet", "-q", help="Leave the analysis and design warnings out."
+    ),
+]
+Full = Annotated[
+    bool,
+    typer.Option("--full", help="Every layer in the table, however long (no default fold)."),
+]
 
 
 def _free(text: str | None) -> list[str]:
@@ -195,6 +205,8 @@ def analyze(
         int | None,
         typer.Option("--depth", min=1, help="Fold layers into rows by the first N name parts."),
     ] = None,
+    full: Full = False,
+    no_warnings: Quiet = False,
     symbolic: Symbolic = False,
     free: Free = None,
     no_round: NoRound = False,
@@ -203,7 +215,9 @@ def analyze(
     fail_over_budget: FailOver = False,
     debug: Debug = False,
 ) -> None:
-    """Per-layer shapes, params, MACs, FLOPs, memory and receptive fields, with totals."""
+    """Per-layer shapes, params, MACs, FLOPs, memory and receptive fields, with totals.
+
+    The table folds a network of more than 40 layers to at most 40 rows (--full, --depth)."""
 
     def body() -> None:
         from convcalc import api
@@ -222,7 +236,9 @@ def analyze(
         if device or device_file:
             est = api.estimate(report, device, device_file, dtype.value if dtype else None)
         out = _renderer(fmt)
-        sys.stdout.write(out.report(report, depth, est))
+        if no_warnings:
+            report.warnings.clear()
+        sys.stdout.write(out.report(report, 0 if full else depth, est))
         sys.stderr.write(out.report_stderr(report, est))
         if est is not None and fail_over_budget and not est.passed:
             raise typer.Exit(int(ExitCode.OVER_BUDGET))
@@ -279,6 +295,7 @@ def compare(
         str | None, typer.Option("--by", help="Also break totals down by 'type' or 'stage'.")
     ] = None,
     fmt: Output = TABLE,
+    no_warnings: Quiet = False,
     symbolic: Symbolic = False,
     free: Free = None,
     no_round: NoRound = False,
@@ -305,6 +322,9 @@ def compare(
             symbolic=symbolic,
             smooth=no_round,
         )
+        if no_warnings:
+            for r in result.reports:
+                r.warnings.clear()
         estimates = []
         if device or device_file:
             estimates = [

@@ -19,7 +19,7 @@ from convcalc import num
 from convcalc.diagnostics import FIELDS
 from convcalc.render import rows as cells
 from convcalc.render.sanitize import csv_cell
-from convcalc.render.text import fold, formula, shape
+from convcalc.render.text import fold, formula, fraction_text, shape
 from convcalc.units import plain
 
 if TYPE_CHECKING:
@@ -106,10 +106,32 @@ def comparison(
 ) -> str:
     """The totals side by side, the breakdown ``by`` type or stage, and with estimates one
     row per network on the device (raw seconds, ratio to the first, images a second)."""
-    tables = [cells.comparison_table(result)]
+    header, _ = cells.comparison_table(result)
+    rows = []
+    for (title, key, _), ratios in zip(cells.COMPARED, _ratio_columns(result), strict=True):
+        values = [_raw(getattr(r.totals, key)) for r in result.reports]
+        rows.append([title, *values, *ratios])
+    fields = [r.totals.receptive_field for r in result.reports]
+    rows.append(
+        [
+            "receptive field",
+            *("" if f is None else f"{plain(f[0])}x{plain(f[1])}" for f in fields),
+            *("" for _ in result.reports[1:]),
+        ]
+    )
+    parts = [_csv(header, rows)]
     if by:
-        tables.append(cells.breakdown_table(result, by))
-    parts = [_csv(h, r) for h, r in tables]
+        header, _ = cells.breakdown_table(result, by)
+        keys, tables = result.breakdown(by)
+        rows = [
+            [
+                key,
+                *(_raw(t[key][0]) if key in t else "" for t in tables),
+                *(_raw(t[key][1]) if key in t else "" for t in tables),
+            ]
+            for key in keys
+        ]
+        parts.append(_csv(header, rows))
     if estimates:
         first = estimates[0]
         rows = [
@@ -130,6 +152,19 @@ def comparison(
         ]
         parts.append(_csv(_DEVICE_COMPARISON_KEYS, rows))
     return "\n".join(parts)
+
+
+def _raw(value: Any) -> str:
+    """A count as a spreadsheet reads it: digits only, or the formula when symbolic."""
+    return plain(value) if num.is_concrete(value) else formula(value)
+
+
+def _ratio_columns(result: Comparison) -> list[list[str]]:
+    """Per compared metric, each later item's ratio to the first as an exact fraction
+    (``3997/1000``), a formula when symbolic, empty where the first is zero."""
+    return [
+        [fraction_text(r[key]) or "" for r in result.ratios[1:]] for _, key, _ in cells.COMPARED
+    ]
 
 
 def sweep(result: Sweep) -> str:

@@ -48,8 +48,14 @@ def comparison(
     result: Comparison, by: str | None = None, estimates: Sequence[DeviceEstimate] = ()
 ) -> str:
     """The ``convcalc.comparison/1`` document, each item with its estimate under
-    ``device`` (``by`` is for reading: the items carry every layer to group)."""
+    ``device`` (``by`` is for reading: the items carry every layer to group), and
+    ``exact_ratios``, the ratios as fractions."""
+    from convcalc.render.text import fraction_text
+
     doc = result.to_json()
+    # The ratios again as exact fractions ('528997/17294693'), formulas when symbolic:
+    # ``ratios`` keeps its numbers (the contract), this key loses no digit.
+    doc["exact_ratios"] = [{m: fraction_text(v) for m, v in row.items()} for row in result.ratios]
     for item, est in zip(doc["items"], estimates, strict=False):
         item["device"] = est.to_json()
     return _dump(doc)

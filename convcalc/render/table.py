@@ -24,12 +24,25 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from convcalc import num
 from convcalc.render import rows as cells
 from convcalc.render.sanitize import visible
-from convcalc.render.text import exact, fold, human, rf_text, seconds, shape
+from convcalc.render.text import (
+    RATIO_DIGITS,
+    elide_middle,
+    exact,
+    fold,
+    human,
+    human_bytes,
+    review_depth,
+    rf_text,
+    seconds,
+    shape,
+    share,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -48,6 +61,7 @@ Justify = str  # "left" or "right"
 Columns = Sequence[tuple[str, Justify]]
 
 PIPED_WIDTH = 200  # console width for a file or pipe, so numbers are never cut
+FOLDED = 8  # the fewest characters a text column is folded to on a narrow console
 
 _REPORT_COLUMNS: Columns = (
     ("layer", "left"),
@@ -55,7 +69,9 @@ _REPORT_COLUMNS: Columns = (
     ("args", "left"),
     ("output", "right"),
     ("params", "right"),
+    ("% params", "right"),
     ("MACs", "right"),
+    ("% MACs", "right"),
     ("FLOPs", "right"),
     ("act. bytes", "right"),
     ("RF", "right"),
@@ -161,11 +177,28 @@ def rich_table(
         header_style="bold",
         show_header=show_header,
     )
-    for col, justify in columns:
-        table.add_column(_text(col), justify=justify)  # type: ignore[arg-type]
+    for i, (col, justify) in enumerate(columns):
+        # Numbers are kept on one line where rich can; no cell is ever cut with an
+        # ellipsis: what does not fit folds onto the next line.
+        table.add_column(
+            _text(col),
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=_numeric(justify, [r[i] for r in rows]),
+            overflow="fold",
+        )
     for r in rows:
         table.add_row(*(_text(c) for c in r))
     return table
+
+
+#: The longest cell of a column of numbers: longer right-justified text (a formula in
+#: place of a count) wraps like any text.
+NUMBER_CELL = 32
+
+
+def _numeric(justify: str, column: Sequence[str]) -> bool:
+    """Whether a column holds numbers, which are never wrapped: right-justified and short."""
+    return justify == "right" and all(len(c) <= NUMBER_CELL for c in column)
 
 
 def _safe(text: str | None) -> str | None:
@@ -179,15 +212,53 @@ def _text(text: str | None, style: str = "") -> Any:
     return None if text is None else Text(visible(text, newlines=True), style=style)
 
 
+Step = Callable[["Grid", int], "Grid"]  # a way to make a grid narrower, for a width
+
+
 @dataclass(frozen=True)
 class Grid:
-    """A table of one-line cells: written directly on a plain stdout, else drawn by rich."""
+    """A table of one-line cells: written directly on a plain stdout, else drawn by rich.
+
+    ``narrower`` are the ways to make it fit a narrow console, in the order they are tried
+    (:meth:`fit`): each replaces, merges or drops columns; none ever cuts a number."""
 
     columns: Columns
     rows: Sequence[Sequence[str]]
     title: str | None = None
     caption: str | None = None
     show_header: bool = True
+    narrower: Sequence[Step] = ()
+
+    def width(self) -> int:
+        """The characters the table takes at its natural width (as rich draws it)."""
+        sized = [[h for h, _ in self.columns], *self.rows] if self.show_header else self.rows
+        widths = (max((len(r[i]) for r in sized), default=0) for i in range(len(self.columns)))
+        return sum(w + 3 for w in widths) + 1
+
+    def least_width(self) -> int:
+        """The narrowest rich can draw the table without cutting a cell: numbers (see
+        :func:`_numeric`) at full width, text folded down to :data:`FOLDED` characters."""
+        sized = [[h for h, _ in self.columns], *self.rows] if self.show_header else self.rows
+        total = 1
+        for i, (_, justify) in enumerate(self.columns):
+            longest = max((len(r[i]) for r in sized), default=0)
+            whole = _numeric(justify, [r[i] for r in self.rows])
+            total += (longest if whole else min(longest, FOLDED)) + 3
+        return total
+
+    def fit(self, width: int) -> Grid:
+        """The grid after as many of its :attr:`narrower` steps as it takes to be at most
+        ``width`` characters wide (all of them when even the last is too wide)."""
+        grid = self
+        for step in self.narrower:
+            if grid.width() <= width:
+                break
+            grid = step(grid, width)
+        return replace(grid, narrower=())
+
+    def index(self, header: str) -> int | None:
+        """The position of the column headed ``header``, None when it is not shown."""
+        return next((i for i, (h, _) in enumerate(self.columns) if h == header), None)
 
     def plain(self, width: int) -> str | None:
         """See :func:`plain_table`."""
@@ -200,10 +271,86 @@ class Grid:
         return rich_table(self.columns, self.rows, self.title, self.caption, self.show_header)
 
 
-Piece = Grid | Callable[[], "RenderableType"]
+def swap(header: str, cells: Sequence[str], new_header: str | None = None) -> Step:
+    """A step that shows other cells (a shorter form) in the column ``header``, or with no
+    cells only gives it the header ``new_header``."""
+
+    def step(grid: Grid, width: int = 0) -> Grid:
+        i = grid.index(header)
+        if i is None:
+            return grid
+        columns = list(grid.columns)
+        columns[i] = (new_header or header, columns[i][1])
+        if not cells:  # a new header only
+            return replace(grid, columns=columns)
+        rows = [[*r[:i], c, *r[i + 1 :]] for r, c in zip(grid.rows, cells, strict=True)]
+        return replace(grid, columns=columns, rows=rows)
+
+    return step
+
+
+def together(steps: Sequence[Step]) -> Step:
+    """One step that takes all of ``steps`` (so the columns of a table change alike)."""
+
+    def step(grid: Grid, width: int = 0) -> Grid:
+        for each in steps:
+            grid = each(grid, width)
+        return grid
+
+    return step
+
+
+def drop(*headers: str) -> Step:
+    """A step that leaves the columns ``headers`` out."""
+
+    def step(grid: Grid, width: int = 0) -> Grid:
+        keep = [i for i, (h, _) in enumerate(grid.columns) if h not in headers]
+        columns = [grid.columns[i] for i in keep]
+        return replace(grid, columns=columns, rows=[[r[i] for i in keep] for r in grid.rows])
+
+    return step
+
+
+def merge(into: str, other: str) -> Step:
+    """A step that appends the column ``other``'s cells to ``into``'s, one space apart."""
+
+    def step(grid: Grid, width: int = 0) -> Grid:
+        i, j = grid.index(into), grid.index(other)
+        if i is None or j is None:
+            return grid
+        cells = [f"{r[i]} {r[j]}".strip() for r in grid.rows]
+        return drop(other)(swap(into, cells)(grid))
+
+    return step
+
+
+def elide(header: str, least: int = 12) -> Step:
+    """A step that shortens the cells of the column ``header`` in the middle, just enough
+    for the table to fit, never below ``least`` characters: the start and the end of a
+    layer name (its stage and its role) stay readable."""
+
+    def step(grid: Grid, width: int = 0) -> Grid:
+        i = grid.index(header)
+        if i is None or not grid.rows:
+            return grid
+        longest = max(len(r[i]) for r in grid.rows)
+        target = max(least, longest - max(0, grid.width() - width))
+        return swap(header, [elide_middle(r[i], target) for r in grid.rows])(grid)
+
+    return step
+
+
+def fitted(piece: Piece, width: int) -> Piece:
+    """``piece`` made to fit ``width`` characters where it is a grid."""
+    return piece.fit(width) if isinstance(piece, Grid) else piece
+
+
+Piece = Grid | str | Callable[[], "RenderableType"]  # a str: one line of plain text
 
 
 def _renderable(piece: Piece) -> RenderableType:
+    if isinstance(piece, str):
+        return _text(piece)
     return piece.rich() if isinstance(piece, Grid) else piece()
 
 
@@ -228,25 +375,56 @@ def stdout_console() -> Console:
 
 def lay_out(pieces: Sequence[Piece]) -> str:
     """The text the pieces make on stdout: grids directly where stdout is plain, the rest
-    rendered by rich as it would print them there."""
+    rendered by rich as it would print them there; every grid first fitted to the width
+    of stdout (:data:`PIPED_WIDTH` on a pipe or a file, the terminal's width on one)."""
     plain = plain_stdout()
-    console = None
+    console = None if plain else stdout_console()
+    width = PIPED_WIDTH if console is None else console.width
     out = []
     for piece in pieces:
-        text = piece.plain(PIPED_WIDTH) if plain and isinstance(piece, Grid) else None
+        piece = fitted(piece, width)
+        text = piece.plain(width) if plain and isinstance(piece, Grid) else None
+        if (
+            plain
+            and isinstance(piece, str)
+            and len(piece) <= width
+            and _PLAIN_CELL.fullmatch(piece)
+        ):
+            text = piece + "\n"  # else rich shows it, as it shows a cell
         if text is None:
             console = console or stdout_console()
             with console.capture() as captured:
-                console.print(_renderable(piece))
+                _print(console, piece)
             text = captured.get()
         out.append(text)
     return "".join(out)
 
 
 def show(console: Console, pieces: Sequence[Piece]) -> None:
-    """Print the pieces on ``console`` through rich (a recording console records them)."""
+    """Print the pieces on ``console`` through rich (a recording console records them),
+    each grid fitted to the console's width."""
     for piece in pieces:
-        console.print(_renderable(piece))
+        _print(console, fitted(piece, console.width))
+
+
+def _print(console: Console, piece: Piece) -> None:
+    """Print one piece; a grid that rich could draw on the console only by cutting cells
+    (after every narrowing step) is drawn at its own width instead and left to the
+    terminal to wrap."""
+    if isinstance(piece, Grid) and piece.least_width() > console.width:
+        from rich.console import Console as Wide
+        from rich.text import Text
+
+        wide = Wide(
+            width=piece.width(),
+            color_system=console.color_system,
+            force_terminal=console.is_terminal,
+        )
+        with wide.capture() as captured:
+            wide.print(piece.rich())
+        console.print(Text.from_ansi(captured.get()), soft_wrap=True, end="")
+        return
+    console.print(_renderable(piece))
 
 
 def _left_first(header: Sequence[str]) -> Columns:
@@ -279,11 +457,24 @@ def report_pieces(
     """The per-layer table and the totals; with an estimate, the per-layer table has time,
     bound and share columns and a summary and the verdict panel follow. Every cell is
     formatted once (with free parameters each is a printed formula, which takes seconds)."""
-    totals = Grid(_TOTALS_COLUMNS, cells.totals_rows(report), "totals", show_header=False)
+    totals = totals_grid(report)
+    note = []
+    if depth is None:
+        depth = review_depth(report.layers)
+        if depth is not None:
+            rows = len(fold(report.layers, depth))
+            note = [
+                f"{len(report.layers)} layers shown as {rows} rows, folded by the first "
+                f"{depth} name part{'s' if depth > 1 else ''}: --full shows every layer, "
+                "--depth N another fold"
+            ]
     if estimate is not None:
-        return [*_device_pieces(report, estimate, depth), totals, *_summary_pieces(estimate)]
+        device = _device_pieces(report, estimate, depth)
+        return [*device, *note, totals, *_summary_pieces(estimate)]
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
-    shown, exacts, humans = _once(shape), _once(exact), _once(human)
+    shown, exacts, humans, human_b = _once(shape), _once(exact), _once(human), _once(human_bytes)
+    t = report.totals
+    folded = fold(report.layers, depth)
     rows = [
         [
             row.name,
@@ -291,18 +482,65 @@ def report_pieces(
             row.summary,
             shown(row.output_shape),
             exacts(row.params),
+            share(row.params, t.params),
             exacts(row.macs),
+            share(row.macs, t.macs),
             humans(row.flops),
-            humans(row.activation_bytes),
+            human_b(row.activation_bytes),
             rf_text(row),
         ]
-        for row in fold(report.layers, depth)
+        for row in folded
     ]
-    return [Grid(_REPORT_COLUMNS, rows, title, cells.bindings_text(report) or None), totals]
+    narrower = (
+        merge("type", "args"),
+        swap("params", [humans(r.params) for r in folded]),
+        swap("MACs", [humans(r.macs) for r in folded]),
+        drop("FLOPs"),
+        drop("act. bytes"),
+        drop("% params", "% MACs"),
+        elide("layer"),
+    )
+    caption = cells.bindings_text(report) or None
+    return [Grid(_REPORT_COLUMNS, rows, title, caption, narrower=narrower), *note, totals]
+
+
+#: Shorter names of the totals, for a narrow console.
+_SHORT_TOTALS = {
+    "activation memory (all outputs)": "all activations",
+    "peak activation memory": "peak activations",
+}
+
+
+def totals_grid(report: Report) -> Grid:
+    """The totals: metric, exact value, human form; on a narrow console the metrics take
+    shorter names and the peak layer moves to a row of its own."""
+    rows = cells.totals_rows(report)
+    peak = report.totals.peak_layer
+
+    def short_names(grid: Grid, width: int = 0) -> Grid:
+        return replace(grid, rows=[[_SHORT_TOTALS.get(r[0], r[0]), *r[1:]] for r in grid.rows])
+
+    def peak_apart(grid: Grid, width: int = 0) -> Grid:
+        out: list[list[str]] = []
+        for r in grid.rows:
+            if r[2].endswith(f" at {peak}"):
+                out += [[r[0], r[1], r[2].removesuffix(f" at {peak}")], ["  at layer", "", peak]]
+            else:
+                out.append(list(r))
+        return replace(grid, rows=out)
+
+    return Grid(
+        _TOTALS_COLUMNS,
+        rows,
+        "totals",
+        show_header=False,
+        narrower=(short_names, peak_apart, elide("approx.")),
+    )
 
 
 def _device_pieces(report: Report, est: DeviceEstimate, depth: int | None) -> list[Piece]:
     timed = est.latency_s is not None
+    device_rows = cells.device_rows(report, est, depth)
     rows = [
         [
             r.name,
@@ -314,10 +552,17 @@ def _device_pieces(report: Report, est: DeviceEstimate, depth: int | None) -> li
             r.bound if timed else "-",
             f"{r.share:.1%}" if timed else "-",
         ]
-        for r in cells.device_rows(report, est, depth)
+        for r in device_rows
     ]
     caption = ", ".join(f"{k}={v}" for k, v in report.bindings.items())
-    return [Grid(_DEVICE_COLUMNS, rows, cells.device_title(report, est), caption or None)]
+    narrower = (
+        swap("MACs", [human(r.macs) for r in device_rows]),
+        drop("FLOPs"),
+        swap("bound", [r[6].split(" ")[0] for r in rows]),  # 'fused', 'view'
+        elide("layer"),
+    )
+    title = cells.device_title(report, est)
+    return [Grid(_DEVICE_COLUMNS, rows, title, caption or None, narrower=narrower)]
 
 
 def _summary_pieces(est: DeviceEstimate) -> list[Piece]:
@@ -350,14 +595,69 @@ def comparison_pieces(
 ) -> list[Piece]:
     """The totals side by side, the breakdown ``by`` type or stage, and with estimates one
     row per network on the device and the panel of each that fails a limit."""
-    header, rows = cells.comparison_table(result)
-    pieces: list[Piece] = [Grid(_left_first(header), rows, "comparison")]
+    pieces: list[Piece] = [comparison_grid(result)]
     if by:
         header, rows = cells.breakdown_table(result, by)
-        pieces.append(Grid(_left_first(header), rows, f"by {by}"))
+        keys, tables = result.breakdown(by)
+        humans = [
+            [human(t[k][part]) if k in t else "" for k in keys] for part in (0, 1) for t in tables
+        ]
+        short = together([swap(h, column) for h, column in zip(header[1:], humans, strict=True)])
+        pieces.append(Grid(_left_first(header), rows, f"by {by}", narrower=[short, elide(by)]))
     if estimates:
         pieces += device_comparison_pieces(list(zip(result.reports, estimates, strict=True)))
     return pieces
+
+
+def comparison_grid(result: Comparison) -> Grid:
+    """The totals side by side with each ratio to the first item, to
+    :data:`~convcalc.render.text.RATIO_DIGITS` significant digits (the caption says so).
+    Narrower, in this order: the counts lose their human form, the ratios their
+    reciprocal, the ratio columns take short headers (``2/1``: the second item over the
+    first), the metrics short names, and last the counts show only their human form."""
+    header, rows = cells.comparison_table(result)
+    n = len(result.items)
+    labels = header[1 : 1 + n]
+    values = [[getattr(r.totals, key) for r in result.reports] for _, key, _ in cells.COMPARED]
+    forms = [approx for _, _, approx in cells.COMPARED]
+
+    def counts(pick: Callable[[Any], str] | None) -> Step:
+        swaps = []
+        for j, label in enumerate(labels):
+            column = [
+                (pick or forms[i])(v[j]) if num.is_concrete(v[j]) else r[1 + j]
+                for i, (v, r) in enumerate(zip(values, rows, strict=False))
+            ]
+            column += [r[1 + j] for r in rows[len(values) :]]
+            swaps.append(swap(label, column))
+        return together(swaps)
+
+    ratio_headers = header[1 + n :]
+    steps = [
+        counts(exact),
+        together(
+            [
+                swap(h, [r[1 + n + k].split(" (")[0] for r in rows])
+                for k, h in enumerate(ratio_headers)
+            ]
+        ),
+        together([swap(h, [], f"{k + 2}/1") for k, h in enumerate(ratio_headers)]),
+        swap("metric", [_SHORT_METRICS.get(r[0], r[0]) for r in rows]),
+        counts(None),
+    ]
+    concrete = any(num.is_concrete(r[key]) for r in result.ratios[1:] for key in r)
+    caption = None
+    if concrete:
+        caption = f"ratios to {RATIO_DIGITS} significant digits, exact in --format json"
+    return Grid(_left_first(header), rows, "comparison", caption, narrower=steps)
+
+
+#: Shorter names of the compared metrics, for a narrow console.
+_SHORT_METRICS = {
+    **_SHORT_TOTALS,
+    "param memory": "param bytes",
+    "receptive field": "RF",
+}
 
 
 def device_comparison_pieces(items: Sequence[tuple[Report, DeviceEstimate]]) -> list[Piece]:
@@ -373,9 +673,20 @@ def device_comparison_pieces(items: Sequence[tuple[Report, DeviceEstimate]]) -> 
 
 
 def sweep_pieces(result: Sweep) -> list[Piece]:
-    """The grid of points, thousands of rows (so a plain stdout skips rich's layout)."""
+    """The grid of points, thousands of rows (so a plain stdout skips rich's layout): each
+    count exact with its human form beside it, only the human form on a narrow console."""
     header, rows = cells.sweep_table(result)
-    return [Grid([(h, "right") for h in header], rows, f"sweep of {result.arch}")]
+    keys = ("params", "macs", "flops", "peak_activation_bytes")
+    forms = (human, human, human, human_bytes)
+    first = len(result.names)
+    texts = [[form(row[k]) for k, form in zip(keys, forms, strict=True)] for row in result.rows]
+    both = [
+        [*r[:first], *(f"{r[first + i]} ({t[i]})" for i in range(4)), *r[first + 4 :]]
+        for r, t in zip(rows, texts, strict=True)
+    ]
+    short = [swap(header[first + i], [t[i] for t in texts]) for i in range(len(keys))]
+    columns = [(h, "right") for h in header]
+    return [Grid(columns, both, f"sweep of {result.arch}", narrower=[together(short)])]
 
 
 def explanations_pieces(items: Sequence[Explanation]) -> list[Piece]:

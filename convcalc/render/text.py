@@ -6,8 +6,10 @@ These are the words every format agrees on; none of them is a format of its own.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
+from fractions import Fraction
 from typing import Any
 
 from convcalc import num
@@ -98,8 +100,13 @@ def rate(value: float | None, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+#: Significant digits of a ratio in a table (JSON has the exact fraction).
+RATIO_DIGITS = 4
+
+
 def ratio_text(r: Any) -> str:
-    """0.0306 -> 'x0.0306 (1/32.7)'; formulas as formulas."""
+    """An exact ratio to :data:`RATIO_DIGITS` significant digits: 3997/1000 -> 'x3.997',
+    0.0306 -> 'x0.03059 (1/32.69)', 1/4 -> 'x0.25 (1/4)'; formulas as formulas."""
     if r is None:
         return "-"
     if not num.is_concrete(r):
@@ -108,8 +115,47 @@ def ratio_text(r: Any) -> str:
     if value == 1:
         return "x1"
     if 0 < value < 1:
-        return f"x{value:.3g} (1/{1 / value:.3g})"
-    return f"x{value:.3g}"
+        return f"x{_digits(value)} (1/{_digits(1 / value)})"
+    return f"x{_digits(value)}"
+
+
+def _digits(value: float) -> str:
+    """:data:`RATIO_DIGITS` significant digits, whole numbers past them written out
+    (123456.7 -> '123,457', not '1.235e+05')."""
+    if abs(value) >= 10**RATIO_DIGITS:
+        return f"{round(value):,}"
+    return f"{value:.{RATIO_DIGITS}g}"
+
+
+def fraction_text(r: Any) -> str | None:
+    """An exact ratio as text a program reads back exactly: '3997/1000', '4', '-1/3';
+    formulas as formulas; None stays None (division by zero)."""
+    if r is None:
+        return None
+    if not num.is_concrete(r):
+        return formula(r)
+    f = Fraction(r)
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def share(part: Any, whole: Any) -> str:
+    """``part`` as a percentage of ``whole`` to one decimal (2/3 -> '66.7%'); '' when either
+    is a formula or the whole is zero."""
+    if not (num.is_concrete(part) and num.is_concrete(whole)) or not whole:
+        return ""
+    return f"{float(Fraction(part) * 100 / Fraction(whole)):.1f}%"
+
+
+def elide_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters in the middle ('layer3.5.c…nv3.bn'), so both its
+    first parts (the stage) and its last (the layer's role) stay; shorter text unchanged."""
+    if len(text) <= width:
+        return text
+    if width < 3:
+        return text[:width]
+    head = (width - 1 + 1) // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
 def fold(rows: Sequence[LayerRow], depth: int | None) -> list[LayerRow]:
@@ -139,3 +185,24 @@ def fold(rows: Sequence[LayerRow], depth: int | None) -> list[LayerRow]:
             out.append(replace(row, name=key) if key != row.name else row)
             keys.append(key)
     return out
+
+
+#: The most rows the table format shows by default (docs/cli.md): a longer network is
+#: folded by the deepest name prefix that keeps it within this many rows.
+REVIEW_ROWS = 40
+
+
+def review_depth(rows: Sequence[LayerRow], limit: int = REVIEW_ROWS) -> int | None:
+    """The deepest fold (name parts kept) that shows ``rows`` in at most ``limit`` rows;
+    None when every layer fits already, or when no fold does (a flat chain of names)."""
+    if len(rows) <= limit:
+        return None
+    names = [row.name.split(".") for row in rows]
+    best = None
+    for depth in range(1, max(len(n) for n in names)):
+        keys = [".".join(n[:depth]) for n in names]
+        count = 1 + sum(a != b for a, b in itertools.pairwise(keys))
+        if count > limit:
+            break
+        best = depth
+    return best

@@ -1,0 +1,199 @@
+"""The command line as a user meets it: tables that fit the terminal without cutting a
+digit, a review-sized default, one unit policy, the same options everywhere, and help
+where users get stuck (docs/cli.md)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from fractions import Fraction
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+from typer.testing import CliRunner
+
+from convcalc import api
+from convcalc.cli import app
+from convcalc.render import table
+from convcalc.render.text import elide_middle, fraction_text, ratio_text, review_depth
+
+WIDTHS = (80, 120, 200)
+
+# Totals published by torchvision's model cards (params) and DESIGN.md's anchors.
+RESNET50_PARAMS = 25_557_032
+VGG16_PARAMS = 138_357_544
+MOBILENET_V2_PARAMS = 3_504_872
+# MobileNet v1 (alpha 1, 224): 4,231,976 params, the count torchvision-style
+# implementations print (paper: "4.2 million"); ResNet-50 MACs 4,089,184,256, the
+# "4.09 GFLOPS" of torchvision's card.
+MOBILENET_PARAMS = 4_231_976
+RESNET50_MACS = 4_089_184_256
+
+
+def render(pieces: list[table.Piece], width: int) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    table.show(console, pieces)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def cells_of(text: str) -> list[list[str]]:
+    """The cells of every body row of the box-drawn tables in ``text``."""
+    return [
+        [c.strip() for c in line.strip()[1:-1].split("│")]
+        for line in text.splitlines()
+        if line.startswith("│")
+    ]
+
+
+NUMBER = re.compile(r"^[\d,]+$")
+
+
+def assert_fits(text: str, width: int) -> None:
+    for line in text.splitlines():
+        assert cell_len(line) <= width, f"wider than {width}: {line!r}"
+    assert "…" not in "".join(c for row in cells_of(text) for c in row[1:]), "a cell was cut"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_analyze_fits_every_width_and_keeps_exact_totals(width: int) -> None:
+    report = api.analyze("resnet50")
+    text = render(table.report_pieces(report), width)
+    assert_fits(text, width)
+    totals = {row[0]: row[1] for row in cells_of(text) if len(row) == 3}
+    assert totals["params"] == f"{RESNET50_PARAMS:,}"
+    assert totals["MACs"] == f"{RESNET50_MACS:,}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_count_cell_is_whole_exact_or_its_human_form(width: int) -> None:
+    """No digit is lost: each params cell of the per-layer table is the full count, or its
+    suffixed form (4.23M), never a prefix of either."""
+    report = api.analyze("mobilenet_v2")
+    text = render(table.report_pieces(report, 0), width)
+    assert_fits(text, width)
+    rows = [r for r in cells_of(text) if len(r) > 3]
+    assert len(rows) == len(report.layers)
+    from convcalc.render.text import exact, human
+
+    for row, layer in zip(rows, report.layers, strict=True):
+        assert row[0] == layer.name or "…" in row[0]
+        assert exact(layer.params) in row or human(layer.params) in row, row
+
+
+def test_narrow_layout_drops_columns_in_the_documented_order() -> None:
+    report = api.analyze("mobilenet_v2")
+    headers = {}
+    for width in WIDTHS:
+        grid = table.report_pieces(report, 2)[0].fit(width)  # type: ignore[union-attr]
+        headers[width] = [h for h, _ in grid.columns]
+    assert headers[200] == [
+        "layer", "type", "args", "output", "params", "% params", "MACs", "% MACs", "FLOPs",
+        "act. bytes", "RF",
+    ]  # fmt: skip
+    # 120: args merged into type first; 80: FLOPs, then activation bytes go.
+    assert "args" not in headers[120] and "FLOPs" in headers[120]
+    assert headers[80][:3] == ["layer", "type", "output"]
+    assert "FLOPs" not in headers[80]
+
+
+def test_long_names_elide_in_the_middle() -> None:
+    assert elide_middle("layer3.5.conv3.bn", 12) == "layer3…v3.bn"
+    assert len(elide_middle("x" * 40, 12)) == 12
+    assert elide_middle("short", 12) == "short"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_compare_fits_and_ratios_keep_four_digits(width: int) -> None:
+    result = api.compare(["vgg16", "mobilenet", "resnet50"])
+    text = render(table.comparison_pieces(result), width)
+    assert_fits(text, width)
+    # 4,231,976 / 138,357,544 = 0.030587... -> 4 significant digits.
+    assert "x0.03059" in text
+    assert "4 significant digits" in text
+
+
+def test_ratio_text_states_four_digits_never_x4_for_3_998() -> None:
+    assert ratio_text(Fraction(3998, 1000)) == "x3.998"
+    assert ratio_text(Fraction(1, 4)) == "x0.25 (1/4)"
+    assert ratio_text(Fraction(1)) == "x1"
+    assert fraction_text(Fraction(3997, 1000)) == "3997/1000"
+
+
+def test_compare_json_has_exact_fraction_ratios() -> None:
+    result = CliRunner().invoke(app, ["compare", "vgg16", "mobilenet", "-f", "json"])
+    doc = json.loads(result.stdout)
+    exact = doc["exact_ratios"][1]["params"]
+    assert Fraction(exact) == Fraction(MOBILENET_PARAMS, VGG16_PARAMS)
+    assert doc["exact_ratios"][0]["params"] == "1"
+
+
+def test_compare_csv_is_raw_numbers_and_fractions() -> None:
+    result = CliRunner().invoke(app, ["compare", "vgg16", "mobilenet", "-f", "csv"])
+    params = next(line for line in result.stdout.splitlines() if line.startswith("params,"))
+    _, a, b, r = params.split(",")
+    assert (int(a), int(b)) == (VGG16_PARAMS, MOBILENET_PARAMS)
+    assert Fraction(r) == Fraction(MOBILENET_PARAMS, VGG16_PARAMS)
+
+
+# --- a review-sized default --------------------------------------------------------------
+
+
+def test_long_networks_fold_to_at_most_40_rows_with_a_hint() -> None:
+    result = CliRunner().invoke(app, ["analyze", "resnet50"])
+    assert result.exit_code == 0
+    text = result.stdout
+    rows = [r for r in cells_of(text) if len(r) > 3]
+    assert 0 < len(rows) <= 40
+    assert "--full shows every layer" in text
+    assert f"{RESNET50_PARAMS:,}" in text
+
+
+def test_full_shows_every_layer_and_depth_wins() -> None:
+    report = api.analyze("resnet50")
+    full = CliRunner().invoke(app, ["analyze", "resnet50", "--full"]).stdout
+    assert len([r for r in cells_of(full) if len(r) > 3]) == len(report.layers)
+    assert "--full shows" not in full
+    depth1 = CliRunner().invoke(app, ["analyze", "resnet50", "--depth", "1"]).stdout
+    names = [r[0] for r in cells_of(depth1) if len(r) > 3]
+    assert "layer1" in names and "--full shows" not in depth1
+
+
+def test_review_depth_is_the_deepest_fold_within_the_limit() -> None:
+    from convcalc.report import LayerRow
+
+    def rows(names: list[str]) -> list[LayerRow]:
+        return [LayerRow(n, "conv", (), (1,), 0, 0, 0, 0, 0, None) for n in names]
+
+    # 3 stages x 4 blocks x 5 layers = 60 rows; depth 1: 3 rows, depth 2: 12, depth 3: 60.
+    names = [f"s{s}.b{b}.l{i}" for s in range(3) for b in range(4) for i in range(5)]
+    assert review_depth(rows(names), 40) == 2
+    assert review_depth(rows(names), 11) == 1
+    assert review_depth(rows(names[:30]), 40) is None  # short enough already
+    assert review_depth(rows([f"l{i}" for i in range(60)]), 40) is None  # nothing folds
+
+
+def test_markdown_csv_and_json_keep_every_layer() -> None:
+    report = api.analyze("resnet50")
+    csv_text = CliRunner().invoke(app, ["analyze", "resnet50", "-f", "csv"]).stdout
+    assert len(csv_text.strip().splitlines()) == 1 + len(report.layers)
+
+
+# --- one unit policy ---------------------------------------------------------------------
+
+
+def test_activation_bytes_are_binary_in_the_layer_table_like_the_totals() -> None:
+    text = render(table.report_pieces(api.analyze("vgg16"), 1), 200)
+    block1 = next(r for r in cells_of(text) if r[0] == "block1")
+    # block1's outputs: four 64x224x224 maps (two convs, two ReLUs) and the 64x112x112
+    # pool: (4 * 3,211,264 + 802,816) values x 4 bytes = 54,591,488 B = 52.06 MiB.
+    assert "52.1 MiB" in block1
+
+
+def test_sweep_table_has_human_suffixes() -> None:
+    result = api.sweep("mobilenet", {"alpha": ["1"]})
+    text = render(table.sweep_pieces(result), 200)
+    assert f"{MOBILENET_PARAMS:,} (4.23M)" in text
+    narrow = render(table.sweep_pieces(result), 40)
+    assert "4.23M" in narrow and f"{MOBILENET_PARAMS:,}" not in narrow
