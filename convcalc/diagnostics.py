@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc.errors import ConvcalcError, ExitCode
+
+if TYPE_CHECKING:
+    from convcalc.graph import Graph
 
 SCHEMA = "convcalc.validation/1"
 #: The fields of a diagnostic in the JSON document and the CSV columns, in order.
@@ -47,6 +50,41 @@ class Diagnostic:
 
     def to_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in FIELDS}
+
+
+#: Codes of the analysis pass's own warnings, by a phrase of their message (the pass
+#: writes them as 'layer: message'; docs/validate.md lists the codes).
+_ANALYSIS_CODES = (
+    ("centred differently", "rf-centring"),
+    ("different jumps", "rf-jumps"),
+    ("upper bound", "rf-bound"),
+    ("not tracked", "rf-untracked"),
+)
+
+
+def from_warnings(warnings: Iterable[str], graph: Graph) -> list[Diagnostic]:
+    """The analysis pass's own warnings ('layer: message', about receptive fields where
+    branches meet) as diagnostics with a code, the layer and its line, like the design
+    rules' findings, so ``analyze`` and ``validate`` report the same objects."""
+    layers = {layer.name: layer for layer in graph.layers}
+    out = []
+    for text in warnings:
+        name, sep, message = text.partition(": ")
+        layer = layers.get(name) if sep else None
+        if layer is None:
+            name, message = None, text
+        code = next((c for phrase, c in _ANALYSIS_CODES if phrase in message), "analysis")
+        out.append(
+            Diagnostic(
+                code=code,
+                severity="warning",
+                file=(layer.file if layer is not None else None) or graph.file,
+                line=layer.line if layer is not None else None,
+                layer=name,
+                message=message,
+            )
+        )
+    return out
 
 
 def exit_code(diagnostics: Iterable[Diagnostic]) -> int:

@@ -77,10 +77,14 @@ def analyze(
     with context.run(smooth=smooth):
         graph = load(arch, params, input_shape, free, symbolic)
         report = run(graph, dtype)
+    from convcalc.diagnostics import from_warnings
+
+    report.diagnostics = from_warnings(report.warnings, graph)  # what validate reports too
     if design_warnings:
         from convcalc.rules import lint
 
         for d in lint(graph, report):
+            report.diagnostics.append(d)
             where = f"{d.layer}: " if d.layer else ""
             cite = f" [{d.reference}]" if d.reference else ""
             report.warnings.append(f"{where}{d.message}{cite}")

@@ -66,6 +66,9 @@ class Report:
     citation: str = ""
     description: str = ""
     warnings: list[str] = field(default_factory=list)
+    # The warnings as convcalc.diagnostics.Diagnostic objects (code, layer, line, hint),
+    # in the same order; the JSON formats list them under "diagnostics".
+    diagnostics: list[Any] = field(default_factory=list)
 
     def layer(self, name: str) -> LayerRow:
         """The row of the layer called ``name``."""

@@ -32,11 +32,19 @@ def _dump(doc: Any) -> str:
 
 def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
     """The ``convcalc.analysis/1`` document, every layer (``depth`` folds rows for reading
-    only; a program groups the layers itself)."""
+    only; a program groups the layers itself), with ``diagnostics``: its warnings as
+    objects (code, severity, file, line, layer, message, hint, reference)."""
     doc = report.to_json()
+    doc["diagnostics"] = _diagnostics(report)
     if estimate is not None:
         doc["device"] = estimate.to_json()
     return _dump(doc)
+
+
+def _diagnostics(report: Report) -> list[dict[str, Any]]:
+    """The report's warnings as objects: the ``convcalc.validation/1`` diagnostics that
+    ``validate`` lists for the same file."""
+    return [d.to_dict() for d in report.diagnostics]
 
 
 def report_stderr(report: Report, estimate: DeviceEstimate | None = None) -> str:
@@ -56,6 +64,8 @@ def comparison(
     # The ratios again as exact fractions ('528997/17294693'), formulas when symbolic:
     # ``ratios`` keeps its numbers (the contract), this key loses no digit.
     doc["exact_ratios"] = [{m: fraction_text(v) for m, v in row.items()} for row in result.ratios]
+    for item, r in zip(doc["items"], result.reports, strict=True):
+        item["diagnostics"] = _diagnostics(r)
     for item, est in zip(doc["items"], estimates, strict=False):
         item["device"] = est.to_json()
     return _dump(doc)
