@@ -11,7 +11,16 @@ from typing import Any
 from convcalc import num
 from convcalc.graph import INPUT, Graph, Step, live_totals, peak_of
 from convcalc.layers import base
-from convcalc.receptive import INPUT_RF, RF, RF_BITS, Untracked, compose, unbounded, union
+from convcalc.receptive import (
+    INPUT_RF,
+    RF,
+    RF_BITS,
+    Untracked,
+    compose,
+    unbounded,
+    union,
+    whole,
+)
 from convcalc.report import DTYPE_BYTES, LayerRow, Report, Totals
 
 _Facts = tuple  # params, macs, flops, output elements, field inputs, reduces, summary, class
@@ -61,7 +70,7 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
     # A repeated block's layers share one Args object (see convcalc.schema.expand); with
     # the same concrete input shapes, the kind's facts are the same, so they are asked once.
     facts: dict[tuple, _Facts] = {}
-    transforms: dict[tuple, tuple[Any, Any]] = {}  # the same key: rf and rf_phases
+    transforms: dict[tuple, tuple[Any, Any, Any]] = {}  # the same key: positions, rf, phases
     for layer in layers:
         kind, args = layer.kind, layer.args
         xs = [graph.shapes[s] for s in layer.inputs]
@@ -85,19 +94,29 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
         sources = [layer.inputs[i] for i in field_inputs]
         is_reduced = reduces or all(reduced[s] for s in sources)
         field: RF | None = None
-        if len(layer.shape) == 3:
+        transform = transforms.get(key) if key is not None else None
+        if transform is None:
+            mode = kind.positions(args, xs, layer.shape)
+            if mode == base.MAP:
+                transform = (mode, kind.rf(args, xs), kind.rf_phases(args, xs))
+            else:
+                transform = (mode, None, None)
+            if key is not None:
+                transforms[key] = transform
+        mode = transform[0]
+        if mode != base.LOST:
             live_fields = [
                 fields[s] for s in sources if fields[s] is not None and not reduced[s]
             ] or [fields[s] for s in sources if fields[s] is not None]
             if live_fields:
                 try:
                     merged = union(live_fields, layer.name, warnings)  # type: ignore[arg-type]
-                    transform = transforms.get(key) if key is not None else None
-                    if transform is None:
-                        transform = (kind.rf(args, xs), kind.rf_phases(args, xs))
-                        if key is not None:
-                            transforms[key] = transform
-                    field = compose(merged, *transform, layer.shape[1:])
+                    if mode == base.MAP:
+                        field = compose(merged, transform[1], transform[2], layer.shape[1:])
+                    elif mode == base.ALL:
+                        field = whole(graph.input_shape[1:])
+                    else:
+                        field = merged
                 except Untracked as e:
                     warnings.append(f"{layer.name}: {e}")
                 if (

@@ -16,6 +16,11 @@ Two models, one place, so the analysis, ``explain`` and the design rules cannot 
 
 A field counts the pixels from the first to the last one a unit reads (padding included);
 so only each unit's first and last pixel need tracking.
+
+A layer whose every output reads every position of its input (global attention, a softmax
+over tokens, a matrix product of activations) gives the **whole** field (:func:`whole`):
+every unit sees the whole input, so its jump is 0. Tokens carry the field of the map
+position they came from.
 """
 
 from __future__ import annotations
@@ -134,6 +139,19 @@ def compose(
     return _build(states, extent)
 
 
+def whole(image: tuple[Any, ...]) -> RF:
+    """The field of units that read every position: the whole ``image`` (the network
+    input's H x W) from pixel 0, jump 0 as every unit sees the same. Padding read on the way
+    is not added: the field is the input, whatever the borders."""
+    return RF((image[0], image[1]), (0, 0), (0, 0))
+
+
+def is_whole(rf: RF) -> bool:
+    """Whether every unit of a tensor sees the same field (jump 0 on both axes): one that
+    has read every position, which a union with other fields keeps as it is."""
+    return rf.uniform and all(num.is_concrete(j) and j == 0 for j in rf.jump)
+
+
 def unbounded(rf: RF) -> bool:
     """Whether a field has grown past :data:`RF_BITS` bits (it is no longer tracked)."""
     for v in (*rf.size, *rf.jump, *rf.start):
@@ -153,6 +171,13 @@ def union(fields: list[RF], layer: str, warnings: list[str]) -> RF:
     jump where they differ, with a warning, as with differently centred branches)."""
     if len(fields) == 1:
         return fields[0]
+    wholes = [f for f in fields if is_whole(f)]
+    if wholes:
+        # It already holds every pixel the other inputs' units read (a residual join
+        # after attention); the widest one stands for all.
+        if all(num.is_concrete(v) for f in wholes for v in f.size):
+            return max(wholes, key=lambda f: f.size[0] * f.size[1])
+        return wholes[0]
     if not all(f.uniform for f in fields):
         return _build([_union_axis(fields, a, layer) for a in (0, 1)], None)
     first = fields[0]

@@ -149,6 +149,33 @@ CASES = {
     "softmax": ([10], "{op: softmax}", (10,), 0, 0, 30),
     # One multiply per value: 8 * 5 * 5 = 200.
     "scale": ([8, 5, 5], "{op: scale, factor: 0.17}", (8, 5, 5), 0, 0, 200),
+    # Tokens (N, C), written [N, C], reach the layer through a to_tokens of a C x 1 x N map
+    # (see _network). A 8 x 2 x 3 map is 2*3 = 6 tokens of width 8, and back.
+    "to_tokens": ([8, 2, 3], "{op: to_tokens}", (6, 8), 0, 0, 0),
+    "to_map": ([6, 8], "{op: to_map, size: [2, 3]}", (8, 2, 3), 0, 0, 0),
+    # ViT's class token: a learned [1, C] row before the 6 tokens: 8 params, a copy.
+    "parameter": ([6, 8], "{op: parameter, shape: [1, 8], mode: concat}", (7, 8), 8, 0, 0),
+    "permute": ([2, 3, 4], "{op: permute, order: [1, 2, 0]}", (3, 4, 2), 0, 0, 0),
+    "transpose": ([6, 8], "{op: transpose}", (8, 6), 0, 0, 0),
+    # q, k, v of a joint projection of width 12: the second of 3 chunks of the last axis.
+    "chunk": ([6, 12], "{op: chunk, chunks: 3, index: 1}", (6, 4), 0, 0, 0),
+    # F.pad(x, (2, 1, 1, 0)) on 2x3x4: height 3 + 1 + 0, width 4 + 2 + 1; no arithmetic.
+    "pad": ([2, 3, 4], "{op: pad, padding: [1, 0, 2, 1]}", (2, 4, 7), 0, 0, 0),
+    # x @ x^T on the two 3x4 matrices of a 2x3x4 tensor: 2*3*3 outputs of 4 MACs = 72.
+    "matmul": (
+        [2, 3, 4],
+        "{op: matmul, from: [input, input], transpose: true}",
+        (2, 3, 3),
+        0,
+        72,
+        144,
+    ),
+    # nn.MultiheadAttention(8, 2) on 6 tokens: 288 params (in_proj 24x8 + 24, out_proj 8x8 +
+    # 8) and 2,112 MACs, measured with torch 2.13 (FlopCounterMode / 2, math backend). By
+    # hand: q, k, v 6*8*24 = 1,152; scores 2 heads * 6*6 = 72, each 4 MACs in q k^T and in
+    # the weighted sum: 2*72*4 = 576; output 6*8*8 = 384. FLOPs 2*2,112 + biases 6*(24 + 8)
+    # = 192 + q scaled 6*8 = 48 + softmax 3*72 = 216: 4,680.
+    "attention": ([6, 8], "{op: attention, heads: 2}", (6, 8), 288, 2112, 4680),
 }
 
 MERGES = {
@@ -200,6 +227,16 @@ FACTS = {
     "add": ("elementwise", ""),
     "concat": ("elementwise", ""),
     "multiply": ("elementwise", ""),
+    "to_tokens": ("view", "view"),
+    "to_map": ("view", "view"),
+    "parameter": ("elementwise", ""),
+    "permute": ("view", "view"),
+    "transpose": ("view", "view"),
+    "chunk": ("view", "view"),
+    # A copy (F.pad writes a new tensor); channel c of the output is channel c of the input.
+    "pad": ("elementwise", "channel"),
+    "matmul": ("linear", ""),
+    "attention": ("linear", ""),
 }
 ACTIVATIONS = ("elementwise", "value nonlinear position channel")
 
@@ -290,8 +327,19 @@ def _example(op: str) -> str:
         yaml += f"  - {{op: identity, name: b, from: input}}\n  - {MERGES[op][0][:-1]}, name: x}}\n"
     else:
         shape, spec = CASES[op][:2]
-        yaml = f"input: {shape}\nlayers:\n  - {spec[:-1]}, name: x}}\n"
+        yaml = _network(shape, spec)
     return yaml
+
+
+def _network(shape: list[int], spec: str) -> str:
+    """A network whose layer ``x`` is ``spec`` on an input of ``shape``; tokens [N, C] come
+    from a C x 1 x N map through to_tokens (an architecture's input is a map or a vector)."""
+    if len(shape) == 2:
+        n, c = shape
+        head = f"input: [{c}, 1, {n}]\nlayers:\n  - {{op: to_tokens, name: tokens}}\n"
+    else:
+        head = f"input: {shape}\nlayers:\n"
+    return head + f"  - {spec[:-1]}, name: x}}\n"
 
 
 @pytest.mark.parametrize("op", sorted(KINDS))
@@ -377,7 +425,7 @@ def test_every_kind_documents_itself() -> None:
 @pytest.mark.parametrize("op", sorted(CASES))
 def test_kind(op: str, run_yaml) -> None:
     shape, spec, out, params, macs, flops = CASES[op]
-    report = run_yaml(f"input: {shape}\nlayers:\n  - {spec[:-1]}, name: x}}\n")
+    report = run_yaml(_network(shape, spec))
     row = report.layer("x")
     assert row.output_shape == out
     assert (row.params, row.macs, row.flops) == (params, macs, flops)

@@ -8,7 +8,17 @@ all read the registry and ask the kind, never the op name.
 
 from __future__ import annotations
 
-from convcalc.layers import activation, conv, dense, merge, norm, pool  # noqa: F401
+from convcalc.layers import (  # noqa: F401
+    activation,
+    attention,
+    conv,
+    dense,
+    merge,
+    norm,
+    pool,
+    shape,
+    tokens,
+)
 from convcalc.layers.base import CATEGORIES, LayerKind
 from convcalc.layers.registry import KINDS, REGISTRY, register
 

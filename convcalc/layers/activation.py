@@ -8,7 +8,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convcalc import num
-from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape
+from convcalc.layers.base import (
+    ALL,
+    LOST,
+    MAP,
+    SAME,
+    Arg,
+    Args,
+    Costs,
+    LayerKind,
+    Shape,
+    axis_of,
+    channel_axis,
+)
 from convcalc.layers.registry import register
 
 
@@ -97,11 +109,40 @@ class PReLU(Activation):
 @register
 class Softmax(Activation):
     op = "softmax"
-    doc = "softmax over a vector: exp, sum and divide, 3 FLOP/value"
+    doc = (
+        "softmax along an axis (by default the channel axis: a vector's features, a map's "
+        "channels, the last axis of any other shape): exp, sum and divide, 3 FLOP/value"
+    )
     flops_per_value = 3
     flops_rule = "3 (exp, sum, divide)"
-    # Every output reads every input: not a per-value function.
+    # Every output reads every input along its axis: not a per-value function.
     per_value = nonlinearity = position_local = channel_local = False
+    args = {
+        "axis": Arg(
+            "axis",
+            "the axis normalised (none: the channel axis; -1 the last)",
+            default=None,
+        )
+    }
+
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
+        self._axis(a, xs[0])  # checks the axis exists
+        return xs[0]
+
+    def _axis(self, a: Args, x: Shape) -> int:
+        return channel_axis(x) if a.axis is None else axis_of(a.axis, len(x), self.op)
+
+    def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
+        # Over channels: each position alone. Over the tokens of (N, C): every token reads
+        # every token. Along a map's height or width, or in other tensors: not followed.
+        x = xs[0]
+        axis = self._axis(a, x)
+        if axis == channel_axis(x):
+            return MAP if len(x) == 3 else (SAME if len(x) == 2 else LOST)
+        return ALL if len(x) == 2 else LOST
+
+    def summary(self, a: Args) -> str:
+        return "" if a.axis is None else f"axis {a.axis}"
 
 
 @register

@@ -3,8 +3,11 @@
 A kind declares its arguments (:class:`Arg`), how many inputs it takes, and the rules that
 turn input shapes into an output shape, parameters, multiply-accumulates, FLOPs and a
 receptive-field transform. Shapes are tuples: ``(C, H, W)`` for feature maps, ``(N,)`` for
-vectors. Values may be exact numbers or, in symbolic runs, sympy expressions: rules use the
-helpers in :mod:`convcalc.num` (never ``//`` or ``max`` directly) so both work.
+vectors, ``(N, C)`` for a sequence of N tokens of width C, and any other rank for the
+intermediate tensors of attention and detection heads. A map's channels are its first axis,
+every other shape's its last (:func:`channel_axis`). Values may be exact numbers or, in
+symbolic runs, sympy expressions: rules use the helpers in :mod:`convcalc.num` (never ``//``
+or ``max`` directly) so both work.
 """
 
 from __future__ import annotations
@@ -20,6 +23,31 @@ from convcalc.errors import ExprError, LimitError, ShapeError, SpecError
 Shape = tuple[Any, ...]
 
 MAX_DIM = 2**24  # largest single dimension (channels, height, width, features)
+MAX_RANK = 6  # most axes a tensor may have
+
+
+def channel_axis(shape: Sequence[Any]) -> int:
+    """The axis holding channels: the first of a (C, H, W) map, the last of any other shape
+    (a vector's features, the width of (N, C) tokens)."""
+    return 0 if len(shape) == 3 else len(shape) - 1
+
+
+def show_shape(shape: Sequence[Any]) -> str:
+    """A shape as its sizes joined by x, for messages."""
+    return "x".join(str(v) for v in shape)
+
+
+def axis_of(axis: Any, rank: int, op: str) -> int:
+    """An axis given as 0 .. rank - 1 or counted from the end (-1 the last), checked."""
+    if not -rank <= axis < rank:
+        raise ShapeError(f"op {op!r}: axis {axis} is out of range for a tensor of {rank} axes")
+    return axis % rank
+
+
+# How a layer's output positions read its input's, for receptive fields (see
+# LayerKind.positions): through a sliding window of a map, the same positions, every
+# position, or positions rearranged so that the field is no longer followed.
+MAP, SAME, ALL, LOST = "map", "same", "all", "lost"
 
 REQUIRED = object()
 
@@ -51,7 +79,9 @@ class Arg:
     ``type`` is one of: ``int`` (a whole number >= ``min``), ``pair`` (an int or ``[h, w]``),
     ``padding`` (an int, ``[h, w]``, ``[top, bottom, left, right]``, or one of ``same``,
     ``valid``, ``full``), ``bool``, ``number`` (exact, may be fractional), ``choice`` (one of
-    ``choices``), ``matrix`` (a list of rows of 0/1), ``ints`` (a list of whole numbers).
+    ``choices``), ``matrix`` (a list of rows of 0/1), ``ints`` (a list of whole numbers),
+    ``axis`` (an axis: 0, 1, ... or counted from the end, -1 the last) and ``axes`` (a list
+    of them).
     ``symbols`` name the values in ``explain``'s formulas (one for an int, two for a pair,
     four for padding); an argument without them is shown by its value.
     """
@@ -281,6 +311,12 @@ class LayerKind:
             return tuple(check_dim(evaluate_value(v, env, name), name) for v in raw)
         if t == "matrix":
             return self._matrix(raw)
+        if t == "axis":
+            return _axis(raw, name)
+        if t == "axes":
+            if not isinstance(raw, list) or not raw or len(raw) > MAX_RANK:
+                raise SpecError(f"must be a list of 1 to {MAX_RANK} axes")
+            return tuple(_axis(v, name) for v in raw)
         raise AssertionError(t)  # pragma: no cover
 
     def _pair(self, raw: Any, env: Mapping[str, Any], name: str, minimum: int) -> tuple:
@@ -345,6 +381,19 @@ class LayerKind:
         input only lends its size)."""
         return range(count)
 
+    def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
+        """How the output's positions read the input's, for receptive fields: :data:`MAP`
+        (a map from maps, through :meth:`rf`), :data:`SAME` (each output position reads the
+        same positions of its inputs: element-wise ops on tokens), :data:`ALL` (every output
+        reads every input position: the field becomes the whole input) or :data:`LOST`
+        (positions rearranged: the field is not followed). By default maps from maps are
+        MAP, tokens from tokens SAME, anything else LOST."""
+        if len(y) == 3 and all(len(x) == 3 for x in xs):
+            return MAP
+        if len(y) == 2 and all(len(x) == 2 for x in xs):
+            return SAME
+        return LOST
+
     def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
         """Whether the output has lost its spatial extent (see ``reduces_space``)."""
         return self.reduces_space
@@ -390,11 +439,23 @@ class Free(LayerKind):
         return Costs()
 
 
+def _axis(raw: Any, name: str) -> int:
+    """A literal axis: a whole number between -MAX_RANK and MAX_RANK - 1."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or not -MAX_RANK <= raw < MAX_RANK:
+        raise SpecError(f"an axis is a whole number from {-MAX_RANK} to {MAX_RANK - 1}")
+    return raw
+
+
 def spatial(shape: Shape, op: str) -> Shape:
     """The (C, H, W) of a feature map, or a ShapeError naming the op."""
     if len(shape) != 3:
+        got = (
+            f"a vector of {shape[0]} features"
+            if len(shape) == 1
+            else f"a tensor of shape {show_shape(shape)}"
+        )
         raise ShapeError(
-            f"op {op!r} needs a feature map (C, H, W), got a vector of {shape[0]} features",
-            hint="spatial layers must come before flatten/linear",
+            f"op {op!r} needs a feature map (C, H, W), got {got}",
+            hint="spatial layers must come before flatten/linear (tokens: op to_map first)",
         )
     return shape

@@ -12,6 +12,10 @@ from convcalc import num
 from convcalc.errors import ShapeError
 from convcalc.layers.base import (
     LINEAR,
+    LOST,
+    MAP,
+    MAX_RANK,
+    SAME,
     Arg,
     Args,
     AxisPhases,
@@ -20,8 +24,11 @@ from convcalc.layers.base import (
     Free,
     LayerKind,
     Shape,
+    axis_of,
+    channel_axis,
     check_dim,
     phase_table,
+    show_shape,
     spatial,
 )
 from convcalc.layers.registry import register
@@ -30,65 +37,112 @@ from convcalc.layers.registry import register
 @register
 class Linear(LayerKind):
     op = "linear"
-    doc = "fully connected layer on a vector: out x in weights (+ out biases)"
-    macs_rule = "in x out"
+    doc = (
+        "fully connected layer on the channel axis: a vector's features, the width C of "
+        "tokens (N, C) (the last axis of any shape but a map) or a map's channels at each "
+        "position; out x in weights (+ out biases), shared by every position"
+    )
+    macs_rule = "in x out per position (the other axes' product)"
     flops_rule = "2 x MACs, + 1 per output with bias"
     category = "linear"
-    reduces_space = True
     args = {
         "out": Arg("int", "output features", symbols=("C_out",)),
         "bias": Arg("bool", "learnable bias per output", default=True),
+        "per_position": Arg(
+            "bool",
+            "on a feature map: the same weights at every position (as a 1x1 conv; "
+            "Swin's token-wise linears on its C x H x W stages)",
+            default=False,
+        ),
     }
 
     def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
         return LINEAR
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
-        if len(xs[0]) != 1:
+        x = xs[0]
+        if len(x) == 3 and not a.per_position:
             raise ShapeError(
-                f"linear needs a vector, got a feature map {'x'.join(map(str, xs[0]))}",
-                hint="add `op: flatten` (or a global pooling then flatten) before it",
+                f"linear needs a vector or tokens, got a feature map {show_shape(x)}",
+                hint="add `op: flatten` (or a global pooling then flatten) before it; "
+                "per_position: true applies it to the channels at each position",
             )
-        return (a.out,)
+        axis = channel_axis(x)
+        return (*x[:axis], a.out, *x[axis + 1 :])
+
+    def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
+        return len(xs[0]) == 1  # on a vector: a summary of the whole input
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
-        macs = xs[0][0] * a.out
+        x = xs[0]
+        axis = channel_axis(x)
+        positions = num.prod(x[:axis] + x[axis + 1 :])  # 1 for a vector
+        weights = x[axis] * a.out
         bias = a.out if a.bias else 0
-        return Costs(macs + bias, macs, 2 * macs + bias)
+        macs = positions * weights
+        return Costs(weights + bias, macs, 2 * macs + positions * bias)
 
 
 @register
 class Flatten(Free):
     op = "flatten"
-    doc = "C x H x W feature map to a vector of C*H*W features"
+    doc = (
+        "axes start .. end into one (PyTorch's torch.flatten): by default the whole tensor "
+        "to a vector (C x H x W to C*H*W features)"
+    )
     category = "shape"
-    reduces_space = True
     is_view = True
+    args = {
+        "start": Arg("axis", "first axis flattened", default=0),
+        "end": Arg("axis", "last axis flattened (-1: the last)", default=-1),
+    }
+
+    def _span(self, a: Args, x: Shape) -> tuple[int, int]:
+        start, end = axis_of(a.start, len(x), self.op), axis_of(a.end, len(x), self.op)
+        if start > end:
+            raise ShapeError(f"flatten start axis {a.start} comes after its end axis {a.end}")
+        return start, end
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
-        return (check_dim(num.prod(xs[0]), "flattened size"),)
+        x = xs[0]
+        start, end = self._span(a, x)
+        merged = check_dim(num.prod(x[start : end + 1]), "flattened size")
+        return (*x[:start], merged, *x[end + 1 :])
+
+    def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
+        return len(y) == 1  # a vector: no positions left
+
+    def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
+        return SAME if y == xs[0] else LOST
 
 
 @register
 class Reshape(Free):
     op = "reshape"
-    doc = "reshape to [N] or [C, H, W] with the same number of values"
+    doc = (
+        "reshape to any shape with the same number of values ([N], [N, C], [C, H, W], ...); "
+        "the receptive field is not followed through it unless the shape is unchanged"
+    )
     category = "shape"
     is_view = True
-    args = {"shape": Arg("ints", "the new shape: [N] or [C, H, W]")}
+    args = {"shape": Arg("ints", f"the new shape, 1 to {MAX_RANK} sizes")}
 
     def validate(self, a: Args) -> None:
-        if len(a.shape) not in (1, 3):
-            raise ShapeError("reshape target must be [N] or [C, H, W]")
+        if len(a.shape) > MAX_RANK:
+            raise ShapeError(f"reshape target has {len(a.shape)} axes; at most {MAX_RANK}")
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         before, after = num.prod(xs[0]), num.prod(a.shape)
         if num.is_concrete(before) and num.is_concrete(after) and before != after:
             raise ShapeError(
-                f"cannot reshape {'x'.join(map(str, xs[0]))} ({before} values) to "
-                f"{'x'.join(map(str, a.shape))} ({after} values)"
+                f"cannot reshape {show_shape(xs[0])} ({before} values) to "
+                f"{show_shape(a.shape)} ({after} values)",
+                hint="the sizes of the new shape must multiply out to the input's",
             )
         return tuple(a.shape)
+
+    def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
+        return SAME if y == xs[0] else LOST
 
 
 @register
@@ -113,22 +167,37 @@ class ChannelShuffle(Free):
 @register
 class Slice(Free):
     op = "slice"
-    doc = "channels [start, stop) of the input (ShuffleNet V2's channel split); no cost"
+    doc = (
+        "entries [start, stop) along an axis: by default the first, a map's channels "
+        "(ShuffleNet V2's channel split) or the tokens of (N, C) (ViT's class token); no cost"
+    )
     category = "shape"
     is_view = True
     args = {
-        "start": Arg("int", "first channel kept (0-based)", default=0, min=0),
-        "stop": Arg("int", "one past the last channel kept"),
+        "start": Arg("int", "first entry kept (0-based)", default=0, min=0),
+        "stop": Arg("int", "one past the last entry kept"),
+        "axis": Arg("axis", "the axis sliced", default=0),
     }
 
     def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
-        c = xs[0][0]
-        width = a.stop - a.start
+        x = xs[0]
+        axis = axis_of(a.axis, len(x), self.op)
+        what = "channels" if len(x) == 3 and axis == 0 else f"entries of axis {axis}"
+        size, width = x[axis], a.stop - a.start
         if num.is_concrete(width) and width < 1:
-            raise ShapeError(f"slice [{a.start}, {a.stop}) keeps no channels")
-        if num.is_concrete(c) and num.is_concrete(a.stop) and a.stop > c:
-            raise ShapeError(f"slice stop {a.stop} is beyond the {c} input channels")
-        return (width, *xs[0][1:])
+            raise ShapeError(f"slice [{a.start}, {a.stop}) keeps no {what}")
+        if num.is_concrete(size) and num.is_concrete(a.stop) and a.stop > size:
+            raise ShapeError(f"slice stop {a.stop} is beyond the {size} input {what}")
+        return (*x[:axis], width, *x[axis + 1 :])
+
+    def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
+        # Channels of a map, or some of the tokens (each keeps its field); a slice of a
+        # map's height or width moves its positions, which the field does not follow.
+        rank = len(xs[0])
+        axis = axis_of(a.axis, rank, self.op)
+        if rank == 3:
+            return MAP if axis == 0 else LOST
+        return SAME if rank == 2 else LOST
 
 
 @register

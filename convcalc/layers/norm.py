@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from convcalc import num
 from convcalc.errors import ShapeError
-from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape, spatial
+from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape, channel_axis, spatial
 from convcalc.layers.registry import register
 
 
@@ -69,7 +69,7 @@ class StatsNorm(LayerKind):
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         x = xs[0]
-        params = 2 * x[0] if a.affine else 0
+        params = 2 * x[channel_axis(x)] if a.affine else 0
         per_value = 7 if a.affine else 5
         return Costs(params, 0, per_value * num.prod(x) + 5 * self.stat_sets(a, x))
 
@@ -130,12 +130,14 @@ class InstanceNorm(StatsNorm):
 class LayerNorm(StatsNorm):
     op = "layernorm"
     doc = (
-        "layer norm (Ba et al. 2016) over the channels at each position (ConvNeXt's "
-        "LayerNorm2d), or over the features of a vector; 2C params with the affine scale and "
-        "shift"
+        "layer norm (Ba et al. 2016) over the channel axis: a map's channels at each "
+        "position (ConvNeXt's LayerNorm2d), the width C of each of N tokens (N, C) (the last "
+        "axis of any shape but a map), the features of a vector; 2C params with the affine "
+        "scale and shift"
     )
     position_local = True
     args = {"affine": Arg("bool", _AFFINE, default=True)}
 
     def stat_sets(self, a: Args, x: Shape) -> object:
-        return num.prod(x[1:]) if len(x) > 1 else 1
+        axis = channel_axis(x)
+        return num.prod(x[:axis] + x[axis + 1 :])  # one set per position (1 for a vector)

@@ -482,7 +482,7 @@ def draw_roofline(r: Roofline, title: str) -> Figure:
         xytext=(-6 if left else 6, -14),
         textcoords="offset points",
         ha="right" if left else "left",
-        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1),
     )
     for cls in COST_CLASSES:
         pts = r.points.get(cls)
