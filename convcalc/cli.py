@@ -238,7 +238,6 @@ def analyze(
         out = _renderer(fmt)
         if no_warnings:
             report.warnings.clear()
-            report.diagnostics.clear()
         sys.stdout.write(out.report(report, 0 if full else depth, est))
         sys.stderr.write(out.report_stderr(report, est))
         if est is not None and fail_over_budget and not est.passed:
@@ -326,7 +325,6 @@ def compare(
         if no_warnings:
             for r in result.reports:
                 r.warnings.clear()
-                r.diagnostics.clear()
         estimates = []
         if device or device_file:
             estimates = [
@@ -343,11 +341,7 @@ def compare(
 @app.command()
 def validate(
     arch: Arch,
-    alpha: Alpha = None,
-    rho: Rho = None,
     sets: Sets = None,
-    input: Input = None,
-    dtype: DTypeOpt = DType.fp32,
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="Output format (table: one diagnostic a line).")
     ] = TABLE,
@@ -362,10 +356,7 @@ def validate(
         from convcalc import api
         from convcalc.diagnostics import exit_code
 
-        shape = api.parse_shape(input) if input else None
-        diagnostics = api.validate(
-            arch, _params(alpha, rho, sets), shape, dtype.value, warnings=not no_warnings
-        )
+        diagnostics = api.validate(arch, _params(None, None, sets), warnings=not no_warnings)
         sys.stdout.write(_renderer(fmt).diagnostics(diagnostics, arch))
         code = exit_code(diagnostics)
         if code:
@@ -404,6 +395,18 @@ def sweep(
     fmt: Output = TABLE,
     device: Device = None,
     device_file: DeviceFile = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, max=1024, help="Processes for a grid that changes the graph."
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Run it on a Dask cluster: tcp://host:8786 (convcalc[dask])."
+        ),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Params, MACs, FLOPs and peak memory over a grid of parameter values."""
@@ -431,11 +434,14 @@ def sweep(
                 progress=tick,
                 device=device,
                 device_file=device_file,
+                jobs=jobs,
+                scheduler=scheduler,
             )
-        if not result.compiled:
-            sys.stderr.write(f"note: {visible(result.note)}\n")
-        for chunk in _renderer(fmt).sweep_chunks(result):  # written as rows are computed
-            sys.stdout.write(chunk)
+            if not result.compiled:
+                sys.stderr.write(f"note: {visible(result.note)}\n")
+            # written as rows are computed, which is when the bar moves
+            for chunk in _renderer(fmt).sweep_chunks(result):
+                sys.stdout.write(chunk)
 
     _guard(debug, body)
 

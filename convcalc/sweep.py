@@ -27,6 +27,7 @@ from convcalc.pipeline import analyze
 from convcalc.values import MAX_ANALYSED_POINTS, MAX_POINTS, Value, param_value
 
 METRICS = ("params", "macs", "flops", "peak_activation_bytes")
+MAX_JOBS = 1024  # local worker processes
 
 
 class Rows(Sequence[dict[str, Any]]):
@@ -95,12 +96,23 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     device: str | None = None,
     device_file: str | Path | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> Sweep:
     """Evaluate params, MACs, FLOPs and peak memory at every point of ``grid``.
 
     With a device profile (a bundled or user profile by name, or a file) each point also
     gets the device's latency estimate and verdict; that needs the per-layer analysis, so
-    each point is analysed on its own (the totals still come from the compiled formulas)."""
+    each point is analysed on its own (the totals still come from the compiled formulas).
+
+    A grid that changes the graph itself (no closed form covers it) is a structural sweep
+    (:mod:`convcalc.structural`): its rows are analysed slice by slice as they are read, on
+    ``jobs`` local processes, or on the Dask cluster whose scheduler is at ``scheduler``
+    (:mod:`convcalc.distributed`, the ``convcalc[dask]`` extra)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"jobs must be a whole number from 1 to {MAX_JOBS}, got {jobs!r}")
+    if scheduler is not None and (not isinstance(scheduler, str) or not 0 < len(scheduler) < 200):
+        raise UsageError("scheduler must be an address such as tcp://host:8786")
     profile = None
     if device or device_file:
         from convcalc.devices import load_profile
@@ -121,6 +133,7 @@ def sweep(
     fixed = dict(params or {})
     result = Sweep(arch, names)
     evaluate: Callable[..., tuple[Any, ...]] | None = None
+    why = ""  # why no formula covers the grid
     try:
         report = analyze(arch, fixed, dtype=dtype, free=names)
         from convcalc.symbolic.compile import compile_exprs
@@ -130,7 +143,8 @@ def sweep(
         if isinstance(e, UsageError):
             raise
         result.compiled = False
-        result.note = f"analysed point by point: {e.message}"
+        why = e.message
+        result.note = f"analysed point by point: {why}"
 
     def row(point: tuple) -> dict[str, Any]:
         if evaluate is not None:
@@ -157,6 +171,22 @@ def sweep(
         result.rows = Rows(
             grid_axes, lambda point: dict(zip(keys, point + compiled(*point), strict=True))
         )
+        return result
+    if profile is None:
+        from convcalc import structural
+
+        space = structural.Space(
+            arch, tuple(names), tuple(map(tuple, grid_axes)), tuple(fixed.items()), dtype, METRICS
+        )
+        structural.check_size(space)
+        if scheduler is not None:
+            from convcalc import distributed
+
+            runner = distributed.runner(scheduler)
+        else:
+            runner = structural.local(jobs)
+        result.rows = structural.Analysed(space, runner, progress)
+        result.note = f"analysed structure by structure ({why})"
         return result
     if count > MAX_ANALYSED_POINTS:
         _too_many_to_analyse(count, result.note)

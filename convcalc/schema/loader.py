@@ -403,12 +403,34 @@ _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 _CONVCALC_KEY = re.compile(r"^(convcalc|convcalc_device|input|layers|blocks|imports)\s*:", re.M)
 
 
+_PARSED: dict[tuple[str, str, bool], Any] = {}
+_PARSED_FILES = 64  # documents kept
+_PARSED_BYTES = 1 << 20  # longer texts are parsed every time
+
+
 def load_yaml(text: str, shown: str, quote: bool = True) -> Any:
     """Parse YAML text safely; errors carry the file and line. Without ``quote`` (a file
     read because another file imports it, which may be anything on the machine), and for
     any file that has none of the top-level keys of convcalc's own files (a credentials
     file named by mistake), errors quote nothing of its content: the line locates the
-    problem."""
+    problem.
+
+    The document is kept, keyed by its text: a search loop or a sweep analyses the same
+    files again and again, and parsing was half of a resnet50 analysis. Callers read the
+    document and never change it (it is shared); a text that fails is parsed again."""
+    key = (text, shown, quote)
+    doc = _PARSED.get(key)
+    if doc is None:
+        doc = _parse(text, shown, quote)
+        if len(text) <= _PARSED_BYTES:
+            if len(_PARSED) >= _PARSED_FILES:
+                _PARSED.clear()
+            _PARSED[key] = doc
+    return doc
+
+
+def _parse(text: str, shown: str, quote: bool) -> Any:
+    """The document of ``text`` (see :func:`load_yaml`)."""
     quote = quote and bool(_CONVCALC_KEY.search(text))
     loader = _Loader(text)
     loader.shown = shown

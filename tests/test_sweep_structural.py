@@ -1,0 +1,136 @@
+"""Structural sweeps (grids that change the graph): every row equals the analysis of its
+point on its own, in this process, on a process pool and per structure with compiled
+formulas; limits and the missing-extra message."""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc import api, structural
+from convcalc.cli import app
+from convcalc.errors import LimitError, UsageError
+
+# One stage whose depth (d), kernel (k) and expansion ratio (e) are params, and a width
+# multiplier. By hand, at d=1, k=3, e=4, alpha=1 (no biases but the classifier's): stem
+# 3*16*9 = 432, expand 16*64 = 1,024, depthwise 64*9 = 576, project 64*16 = 1,024, linear
+# 16*10 + 10 = 170: 3,226 params; with k=5 the depthwise has 64*25 = 1,600: 4,250.
+TINY = """\
+name: tiny_search
+description: a stage whose depth, kernel and expansion are params
+params: {d: 2, k: 3, e: 4, alpha: 1.0}
+input: [3, 32, 32]
+blocks:
+  mb:
+    args: [t]
+    body:
+      - {op: conv, out: "c_in*t", k: 1, bias: false, name: expand}
+      - {op: dwconv, k: k, padding: "k // 2", bias: false, name: dw}
+      - {op: conv, out: c_in, k: 1, bias: false, name: project}
+layers:
+  - {op: conv, out: "make_divisible(16*alpha, 8)", k: 3, padding: 1, bias: false, name: stem}
+  - {block: mb, repeat: d, args: {t: e}, name: stage}
+  - {op: global_avgpool}
+  - {op: flatten}
+  - {op: linear, out: 10}
+"""
+
+METRICS = ("params", "macs", "flops", "peak_activation_bytes")
+runner = CliRunner()
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+def _alone(path: Path, row: dict, names: list[str]) -> tuple:
+    """The totals of one point analysed on its own."""
+    totals = api.analyze(path, {n: row[n] for n in names}).totals
+    return tuple(getattr(totals, m) for m in METRICS)
+
+
+def test_hand_counted_points(tiny: Path) -> None:
+    result = api.sweep(tiny, {"d": [1], "k": [3, 5]})
+    assert not result.compiled and "structure by structure" in result.note
+    assert [r["params"] for r in result.rows] == [3_226, 4_250]
+
+
+def test_structural_sweep_equals_point_by_point(tiny: Path) -> None:
+    grid = {"d": [0, 1, 3], "k": [3, 5, 7], "e": [1, 6]}
+    result = api.sweep(tiny, grid)
+    rows = list(result.rows)
+    assert len(rows) == len(result.rows) == 18
+    assert [(r["d"], r["k"], r["e"]) for r in rows][:3] == [(0, 3, 1), (0, 3, 6), (0, 5, 1)]
+    for row in rows:
+        assert tuple(row[m] for m in METRICS) == _alone(tiny, row, list(grid)), row
+    assert result.rows[7] == rows[7] and result.rows[-1] == rows[-1]  # read out of order
+
+
+def test_compiled_per_structure_equals_point_by_point(tiny: Path, monkeypatch) -> None:
+    """A continuous axis (alpha) of enough points is compiled once per structure."""
+    monkeypatch.setattr(structural, "COMPILE_FROM", 4)
+    alphas = [Fraction(n, 8) for n in range(2, 12)]  # 0.25 to 1.375: 8-rounding steps
+    result = api.sweep(tiny, {"d": [1, 2], "alpha": alphas, "k": [3, 5]})
+    space = structural.Space(str(tiny), ("d", "alpha", "k"), ((1, 2), tuple(alphas), (3, 5)))
+    assert space.continuous == (1,)
+    rows = list(result.rows)
+    assert len(rows) == 40
+    for row in rows[::3]:
+        assert tuple(row[m] for m in METRICS) == _alone(tiny, row, ["d", "alpha", "k"]), row
+    evaluator = structural._EVALUATORS[result.rows.space]
+    assert set(evaluator.compiled) == {(1, 3), (1, 5), (2, 3), (2, 5)}
+    assert all(fn is not None for fn in evaluator.compiled.values())
+
+
+def test_jobs_give_the_same_rows(tiny: Path) -> None:
+    grid = {"d": [1, 2, 3], "k": [3, 5], "e": [2, 4, 6]}
+    one = list(api.sweep(tiny, grid).rows)
+    monkeypatch_slice = structural.SLICE
+    try:
+        structural.SLICE = 4  # several slices, so the pool really splits the grid
+        two = list(api.sweep(tiny, grid, jobs=2).rows)
+    finally:
+        structural.SLICE = monkeypatch_slice
+    assert two == one
+
+
+def test_cli_jobs_output_equals_one_job(tiny: Path) -> None:
+    argv = ["sweep", str(tiny), "--vary", "d=1,2", "--vary", "k=3,5,7", "-f", "csv"]
+    one = runner.invoke(app, argv)
+    two = runner.invoke(app, [*argv, "--jobs", "2"])
+    assert one.exit_code == 0 and two.exit_code == 0, one.output + two.output
+    assert two.stdout == one.stdout
+    assert one.stdout.splitlines()[1] == "1,3,3226,3129504,6275402,524288"  # params by hand
+
+
+def test_limits_and_bad_jobs(tiny: Path, monkeypatch) -> None:
+    monkeypatch.setattr(structural, "MAX_STRUCTURAL_POINTS", 5)
+    with pytest.raises(LimitError, match="structure changes"):
+        api.sweep(tiny, {"d": [1, 2, 3], "k": [3, 5]})
+    with pytest.raises(UsageError, match="jobs"):
+        api.sweep(tiny, {"d": [1]}, jobs=0)
+
+
+def test_scheduler_without_dask_says_what_to_install(tiny: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    result = api.sweep(tiny, {"d": [1, 2]}, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(UsageError, match="Dask distributed") as info:
+        list(result.rows)
+    assert "convcalc[dask]" in (info.value.hint or "")
+
+
+def test_parsed_documents_are_kept_by_text_and_an_edit_is_seen(tiny: Path) -> None:
+    from convcalc.schema import loader
+
+    text = tiny.read_text()
+    assert loader.load_yaml(text, "tiny.yaml") is loader.load_yaml(text, "tiny.yaml")
+    assert api.analyze(tiny, {"d": 1}).totals.params == 3_226
+    tiny.write_text(text.replace("out: 10}", "out: 20}"))  # 160 more weights and 10 biases
+    assert api.analyze(tiny, {"d": 1}).totals.params == 3_226 + 170
