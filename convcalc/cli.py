@@ -238,6 +238,7 @@ def analyze(
         out = _renderer(fmt)
         if no_warnings:
             report.warnings.clear()
+            report.diagnostics.clear()
         sys.stdout.write(out.report(report, 0 if full else depth, est))
         sys.stderr.write(out.report_stderr(report, est))
         if est is not None and fail_over_budget and not est.passed:
@@ -325,6 +326,7 @@ def compare(
         if no_warnings:
             for r in result.reports:
                 r.warnings.clear()
+                r.diagnostics.clear()
         estimates = []
         if device or device_file:
             estimates = [
@@ -341,7 +343,11 @@ def compare(
 @app.command()
 def validate(
     arch: Arch,
+    alpha: Alpha = None,
+    rho: Rho = None,
     sets: Sets = None,
+    input: Input = None,
+    dtype: DTypeOpt = DType.fp32,
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="Output format (table: one diagnostic a line).")
     ] = TABLE,
@@ -356,7 +362,10 @@ def validate(
         from convcalc import api
         from convcalc.diagnostics import exit_code
 
-        diagnostics = api.validate(arch, _params(None, None, sets), warnings=not no_warnings)
+        shape = api.parse_shape(input) if input else None
+        diagnostics = api.validate(
+            arch, _params(alpha, rho, sets), shape, dtype.value, warnings=not no_warnings
+        )
         sys.stdout.write(_renderer(fmt).diagnostics(diagnostics, arch))
         code = exit_code(diagnostics)
         if code:
