@@ -24,8 +24,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from convcalc import context, schema
-from convcalc.errors import LimitError, UsageError
+from convcalc import context, schema, suggest
+from convcalc.errors import LimitError, SpecError, UsageError
 from convcalc.graph import Graph
 from convcalc.layers.base import Shape, check_dim
 from convcalc.report import DTYPE_BYTES, Report
@@ -44,7 +44,12 @@ def load(
     ``free`` params stay symbols even if they have defaults; ``symbolic`` also frees every
     param that has no default."""
     overrides = {k: param_value(k, v) for k, v in (params or {}).items()}
-    return schema.load(arch, overrides, input_shape, tuple(free), symbolic)
+    try:
+        return schema.load(arch, overrides, input_shape, tuple(free), symbolic)
+    except SpecError as err:
+        if err.hint is None:  # a merge given one input: say how to name its inputs
+            err.hint = suggest.for_message(err.message)
+        raise
 
 
 def declared_params(arch: str | Path) -> list[str]:

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
@@ -281,3 +282,71 @@ def test_no_warnings_silences_analyze_in_every_format() -> None:
     assert quiet.stderr == "" and quiet.exit_code == 0
     doc = json.loads(CliRunner().invoke(app, ["analyze", "xception", "-q", "-f", "json"]).stdout)
     assert doc["warnings"] == [] and doc["diagnostics"] == []
+
+
+# --- help where users get stuck ----------------------------------------------------------
+
+
+def _error(argv: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, argv)
+    return result.exit_code, result.stderr
+
+
+def test_a_mistyped_bundled_name_gets_a_suggestion() -> None:
+    code, err = _error(["analyze", "resnet5O"])  # a letter O for the zero
+    assert code == 4
+    assert "did you mean 'resnet50'" in err
+
+
+def test_a_path_with_the_other_extension_gets_the_real_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nets = tmp_path / "nets"
+    nets.mkdir()
+    (nets / "unet.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - {op: relu}\n")
+    monkeypatch.chdir(tmp_path)
+    code, err = _error(["analyze", "nets/unet.yml"])
+    assert code == 4
+    assert "did you mean 'nets/unet.yaml'?" in err
+
+
+def test_a_name_like_nothing_gets_no_suggestion() -> None:
+    code, err = _error(["analyze", "zzzzqqqq"])
+    assert code == 4 and "did you mean" not in err
+
+
+INDENT_CASES = {
+    # a key indented one space more than its item's keys
+    "input: [3, 8, 8]\nlayers:\n  - op: conv\n    out: 4\n     k: 3\n": (
+        5,
+        "line 5 is indented 5 spaces, which matches no line above it",
+    ),
+    # a key back at the column of the list's dashes
+    "input: [3, 8, 8]\nlayers:\n  - op: conv\n    out: 4\n  k: 3\n": (
+        5,
+        "indent it 4 spaces to line up with the keys of the item above",
+    ),
+}
+
+
+@pytest.mark.parametrize("text", list(INDENT_CASES))
+def test_yaml_indentation_errors_get_a_hint(text: str, tmp_path: Path) -> None:
+    line, hint = INDENT_CASES[text]
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    code, err = _error(["analyze", str(path)])
+    assert code == 1
+    assert f"net.yaml:{line}: YAML syntax error" in err
+    assert hint in err
+
+
+def test_a_merge_with_one_input_says_to_write_from(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text(
+        "input: [3, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 3, padding: 1, name: a}\n"
+        "  - {op: add, name: s}\n"
+    )
+    code, err = _error(["analyze", str(path)])
+    assert code == 1
+    assert "net.yaml:4: layer 's'" in err
+    assert "write from: [a, b]" in err

@@ -465,7 +465,7 @@ def report_pieces(
             rows = len(fold(report.layers, depth))
             note = [
                 f"{len(report.layers)} layers shown as {rows} rows, folded by the first "
-                f"{depth} name part{'s' if depth > 1 else ''}: --full shows every layer, "
+                f"{depth} name part{'s' if depth > 1 else ''}; --full shows every layer, "
                 "--depth N another fold"
             ]
     if estimate is not None:

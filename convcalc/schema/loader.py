@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from convcalc import context
+from convcalc import context, suggest
 from convcalc.errors import InputFileError, LimitError, SpecError
 from convcalc.names import BUNDLED_NAME
 
@@ -133,9 +133,10 @@ def resolve(arch: str, base: Path | None = None, root: Path | None = None) -> Pa
         return bundled
     if kind is not None:
         raise InputFileError(f"{_path_text(arch)} is not a regular file")
+    near = suggest.architecture(arch, bundled_names()) if base is None else None
     raise InputFileError(
         f"no such file or bundled architecture: {_path_text(arch)}",
-        hint="`convcalc list` shows the bundled architectures",
+        hint=(near + " " if near else "") + "`convcalc list` shows the bundled architectures",
     )
 
 
@@ -448,10 +449,7 @@ def _parse(text: str, shown: str, quote: bool) -> Any:
         problem = e.problem or str(e)
         if not quote:
             problem = _QUOTED.sub("'...'", problem)
-        hint = None
-        rows = text.splitlines()
-        if line and line <= len(rows) and "\t" in rows[line - 1]:
-            hint = "indent with spaces, not tabs (YAML forbids tabs in indentation)"
+        hint = suggest.yaml_syntax(text, line)  # tabs, or indentation matching no line
         raise SpecError(f"YAML syntax error: {problem}", file=shown, line=line, hint=hint) from None
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1 if isinstance(e.position, int) else None
