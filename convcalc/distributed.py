@@ -19,6 +19,8 @@ from convcalc.structural import Slices, Space, analyse_slice
 
 #: Slices submitted ahead of the one being read, per worker thread of the cluster.
 AHEAD = 2
+#: Seconds to wait for the scheduler to answer.
+CONNECT_TIMEOUT = 30
 
 
 def _client(address: str) -> Any:
@@ -31,7 +33,7 @@ def _client(address: str) -> Any:
             hint="pip install 'convcalc[dask]'",
         ) from None
     try:
-        return Client(address, timeout=30)
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as e:
         raise ConvcalcError(f"cannot reach the Dask scheduler at {address!r}: {e}") from None
 

@@ -19,25 +19,7 @@ from convcalc.errors import LimitError, UsageError
 # multiplier. By hand, at d=1, k=3, e=4, alpha=1 (no biases but the classifier's): stem
 # 3*16*9 = 432, expand 16*64 = 1,024, depthwise 64*9 = 576, project 64*16 = 1,024, linear
 # 16*10 + 10 = 170: 3,226 params; with k=5 the depthwise has 64*25 = 1,600: 4,250.
-TINY = """\
-name: tiny_search
-description: a stage whose depth, kernel and expansion are params
-params: {d: 2, k: 3, e: 4, alpha: 1.0}
-input: [3, 32, 32]
-blocks:
-  mb:
-    args: [t]
-    body:
-      - {op: conv, out: "c_in*t", k: 1, bias: false, name: expand}
-      - {op: dwconv, k: k, padding: "k // 2", bias: false, name: dw}
-      - {op: conv, out: c_in, k: 1, bias: false, name: project}
-layers:
-  - {op: conv, out: "make_divisible(16*alpha, 8)", k: 3, padding: 1, bias: false, name: stem}
-  - {block: mb, repeat: d, args: {t: e}, name: stage}
-  - {op: global_avgpool}
-  - {op: flatten}
-  - {op: linear, out: 10}
-"""
+TINY = (Path(__file__).parent / "sweep_tiny.yaml").read_text()
 
 METRICS = ("params", "macs", "flops", "peak_activation_bytes")
 runner = CliRunner()
