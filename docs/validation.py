@@ -241,6 +241,12 @@ RESNET_RF_WRONG = (
     "then runs at the finer jump: {hand}"
 )
 
+ATTENTION = (
+    "FlopCounterMode run with autograd on and the math attention backend "
+    "(torch.nn.attention.sdpa_kernel(SDPBackend.MATH)), where it counts every matrix product "
+    "of the attention"
+)
+
 CONFIGS: tuple[Config, ...] = (
     Config(
         "alexnet",
@@ -1126,6 +1132,56 @@ CONFIGS: tuple[Config, ...] = (
             ),
         ),
     ),
+    Config(
+        "swin_t",
+        (),
+        "torchvision",
+        (
+            *tv(28_288_354, "4.491"),
+            *counted("torchvision.models.swin_t", 28_288_354, 4_490_566_656, note=ATTENTION),
+        ),
+    ),
+    Config(
+        "vit_b_16",
+        (),
+        "torchvision",
+        (
+            *tv(86_567_656, "17.564"),
+            *counted("torchvision.models.vit_b_16", 86_567_656, 17_563_828_224, note=ATTENTION),
+        ),
+    ),
+    Config(
+        "vit_b_16",
+        (("image", "384"),),
+        "torchvision's SWAG weights' 384x384 input",
+        (
+            *tv(86_859_496, "55.484"),
+            *counted(
+                "torchvision.models.vit_b_16(image_size=384)",
+                86_859_496,
+                55_484_350_464,
+                note=ATTENTION,
+            ),
+        ),
+    ),
+    Config(
+        "vit_b_32",
+        (),
+        "torchvision",
+        (
+            *tv(88_224_232, "4.409"),
+            *counted("torchvision.models.vit_b_32", 88_224_232, 4_409_186_304, note=ATTENTION),
+        ),
+    ),
+    Config(
+        "vit_l_16",
+        (),
+        "torchvision",
+        (
+            *tv(304_326_632, "61.555"),
+            *counted("torchvision.models.vit_l_16", 304_326_632, 61_554_712_576, note=ATTENTION),
+        ),
+    ),
 )
 
 
@@ -1590,7 +1646,8 @@ def render() -> str:
         "([conventions](conventions.md))."
     )
     add(
-        "- **MACs**: multiply-adds of conv and linear layers: torchvision's GFLOPS, the "
+        "- **MACs**: multiply-adds of conv and linear layers and of products of activations "
+        "(attention's): torchvision's GFLOPS, the "
         '"mult-adds" of the MobileNet papers, the "FLOPs" of the ResNet, ResNeXt, ShuffleNet '
         "and EfficientNet papers."
     )
