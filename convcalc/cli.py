@@ -32,7 +32,7 @@ app = typer.Typer(
     help="Exact shapes, parameters, multiply-adds, memory and receptive fields of CNNs "
     "written as YAML layer graphs.\n\n" + CONVENTIONS,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (docs/cli.md)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -120,7 +120,20 @@ def _root(
     """Root options."""
 
 
-Arch = Annotated[str, typer.Argument(help="A YAML file, or a bundled name (`convcalc list`).")]
+def _bundled_names(incomplete: str) -> list[str]:
+    """Shell completion of an architecture: the bundled names that start as typed (files
+    are the shell's own completion)."""
+    from convcalc.schema.loader import bundled_names
+
+    return [n for n in bundled_names() if n.startswith(incomplete)]
+
+
+Arch = Annotated[
+    str,
+    typer.Argument(
+        help="A YAML file, or a bundled name (`convcalc list`).", autocompletion=_bundled_names
+    ),
+]
 Alpha = Annotated[str | None, typer.Option("--alpha", help="Width multiplier (sets param alpha).")]
 Rho = Annotated[str | None, typer.Option("--rho", help="Resolution multiplier (sets param rho).")]
 Sets = Annotated[

@@ -350,3 +350,33 @@ def test_a_merge_with_one_input_says_to_write_from(tmp_path: Path) -> None:
     assert code == 1
     assert "net.yaml:4: layer 's'" in err
     assert "write from: [a, b]" in err
+
+
+# --- what the anchors' users expect ------------------------------------------------------
+
+
+def _complete(words: str) -> list[str]:
+    env = {
+        "_CONVCALC_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }
+    result = CliRunner().invoke(app, [], env=env, prog_name="convcalc")
+    assert result.exit_code == 0
+    return result.stdout.split()
+
+
+def test_shell_completion_of_commands_options_and_bundled_names() -> None:
+    assert _complete("convcalc ana") == ["analyze"]
+    assert "--full" in _complete("convcalc analyze --fu")
+    assert _complete("convcalc analyze resnet5") == ["resnet50"]
+
+
+def test_version_and_completion_options() -> None:
+    import typer.main
+
+    root = typer.main.get_command(app)
+    options = {o for p in root.params for o in getattr(p, "opts", [])}
+    assert {"--version", "--install-completion", "--show-completion"} <= options
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("convcalc ")
