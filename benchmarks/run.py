@@ -52,18 +52,27 @@ NETWORKS = ("resnet50", "mobilenet_v2", "vgg16", "densenet201")
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
 SWEEP = ("--alpha", "0.35:1.34:0.01", "--rho", "0.5:1.49:0.01")  # 100 x 100 points
+MILLION = ("--alpha", "0.001:1:0.001", "--rho", "0.001:1:0.001", "-f", "csv")  # 1000 x 1000
+FORMATS = ("table", "json", "csv", "markdown")
+# 3 x 3 x 3 x 3 x 3 = 243 structures of the search space below, one point each
+STRUCTURAL = ("--vary", "d1=1,2,3", "--vary", "d2=2,3,4", "--vary", "k3=3,5,7")
+STRUCTURAL += ("--vary", "e4=3,4,6", "--vary", "k4=3,5,7", "-f", "csv")
 
 # Targets from the issue that made speed a measured property (seconds; ratios are "at least").
 TARGET_HELP = 0.15
 TARGET_ANALYZE = 0.25  # resnet50, table and JSON
 TARGET_RATIO = 15.0  # fastest torch-based count of resnet50 / convcalc's
 TARGET_10K = 2.0
-TARGET_100K = 20.0
+TARGET_100K = 3.0  # issue 17 (20 s before it)
 TARGET_EXPONENT = 1.1
 TARGET_SWEEP = 2.0
-TARGET_SYMBOLIC = 3.0
+TARGET_SYMBOLIC = 3.0  # every bundled network --symbolic, every format
+TARGET_MILLION = 20.0
+TARGET_API = 0.005  # in-process api.analyze("resnet50") per call, params changing
 
 IMPORTS_FOR_SCALE = "import typer, rich, yaml"
+BUNDLED = "from convcalc.schema import loader; print(*loader.bundled_names())"
+FREE_IN_QUICK = ("mobilenet", "mobilenet_v1", "mobilenet_v2")  # what --symbolic frees
 ERROR_PREFIX = re.compile(r"^error: \S+:\d+: (layer '[^']*': )?")  # file, line and layer
 FIND_CONVCALC = "import convcalc; print(convcalc.__version__, 'from', convcalc.__file__)"
 TORCH_VERSIONS = "import torch, torchvision; print(torch.__version__, torchvision.__version__)"
@@ -78,6 +87,72 @@ params = sum(p.numel() for p in model.parameters())
 with torch.no_grad(), FlopCounterMode(display=False) as counter:
     model(torch.zeros(1, 3, 224, 224))
 print(params, counter.get_total_flops())
+"""
+
+# Seconds per in-process api.analyze of resnet50, the class count changing every call (so
+# nothing is answered from a memo of the same call): the best of 5 rounds of 50 calls.
+API_LOOP = """\
+import time
+from convcalc import api
+api.analyze("resnet50")
+best = float("inf")
+for r in range(5):
+    start = time.perf_counter()
+    for i in range(50):
+        api.analyze("resnet50", {"classes": 10 + 50 * r + i})
+    best = min(best, (time.perf_counter() - start) / 50)
+print(best)
+"""
+
+# Seconds of a structural sweep on a local Dask cluster of two single-threaded workers,
+# rows consumed as they stream (the cluster's start is not counted); argv: the file.
+DASK_SWEEP = """\
+import sys, time
+from distributed import LocalCluster
+from convcalc import api
+grid = {"d1": [1, 2, 3], "d2": [2, 3, 4], "k3": [3, 5, 7], "e4": [3, 4, 6], "k4": [3, 5, 7]}
+with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+    start = time.perf_counter()
+    rows = api.sweep(sys.argv[1], grid, scheduler=cluster.scheduler_address).rows
+    assert sum(1 for _ in rows) == 243
+    print(time.perf_counter() - start)
+"""
+
+# A MobileNetV2-like search space: per stage, its depth d, kernel k and expansion ratio e
+# are params, so each point is another graph (the structural sweep).
+SPACE = """\
+name: mbconv_space
+description: MobileNetV2-like search space (benchmarks/run.py)
+params: {d1: 2, d2: 3, d3: 4, d4: 3, k1: 3, k2: 3, k3: 3, k4: 3, e1: 6, e2: 6, e3: 6, e4: 6,
+         alpha: 1.0, classes: 1000}
+input: [3, 224, 224]
+defaults:
+  conv: {bias: false, norm: bn, act: relu6}
+  dwconv: {bias: false, norm: bn, act: relu6}
+blocks:
+  mb:
+    args: [t, c, s, kk]
+    body:
+      - {op: conv, out: "c_in*t", k: 1, name: expand}
+      - {op: dwconv, k: kk, padding: "kk // 2", stride: "s if i == 0 else 1", name: dw}
+      - {op: conv, out: "make_divisible(c*alpha, 8)", k: 1, act: none, name: project}
+      - {op: add, from: [$in, project], name: add, when: "i > 0"}
+layers:
+  - {op: conv, out: "make_divisible(32*alpha, 8)", k: 3, stride: 2, padding: 1, name: stem}
+  - block: mb
+    name: stage
+    repeat: n
+    table:
+      cols: [t, c, n, s, kk]
+      rows:
+        - [e1, 24, d1, 2, k1]
+        - [e2, 40, d2, 2, k2]
+        - [e3, 80, d3, 2, k3]
+        - [e4, 160, d4, 2, k4]
+  - {op: conv, out: 1280, k: 1, name: head}
+  - {op: global_avgpool, name: pool}
+  - {op: flatten}
+  - {op: linear, out: classes, name: classifier}
 """
 
 CHAIN = """\
@@ -134,6 +209,8 @@ class Result:
     times: list[float] = field(default_factory=list)
     rss_mib: float = 0.0
     keep_stdout: bool = False  # kept from the first run, to check the counts
+    once: bool = False  # timed in the first timed round only (long, or one of many)
+    reports: bool = False  # the process prints the figure itself (seconds), not its wall time
     error: str = ""
     stdout: str = ""
 
@@ -189,8 +266,15 @@ def measure(results: Sequence[Result], runs: int, warmup: int, cwd: Path) -> Non
         for r in results:
             if r.error:
                 continue
-            keep = r.keep_stdout and round_ == 0
+            if r.once and (r.times or not timed):
+                continue
+            keep = (r.keep_stdout and round_ == 0) or r.reports
             elapsed, rss, text, error = run_once(r.argv, cwd, keep)
+            if r.reports and not error:
+                try:
+                    elapsed = float(text.split()[-1])
+                except (ValueError, IndexError):
+                    error = f"no figure printed: {text[-120:]!r}"
             if error:
                 r.error = error
                 sys.stderr.write(f"  {r.label}: {error}\n")
@@ -249,7 +333,9 @@ def machine() -> dict[str, str]:
 def fmt_time(r: Result) -> list[str]:
     if r.error:
         return ["-", "-", "-", "-"]
-    return [f"{r.median:.3f}", f"{min(r.times):.3f}", f"{max(r.times):.3f}", f"{r.rss_mib:.0f}"]
+    d = 4 if r.median < 0.1 else 3  # milliseconds show
+    times = [f"{t:.{d}f}" for t in (r.median, min(r.times), max(r.times))]
+    return [*times, f"{r.rss_mib:.0f}"]
 
 
 def verdict(met: bool | None) -> str:
@@ -272,9 +358,17 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[in
 
 
 def build_cases(
-    cmd: list[str], python: str, torch_python: str | None, sizes: Sequence[int], quick: bool
+    cmd: list[str],
+    python: str,
+    torch_python: str | None,
+    sizes: Sequence[int],
+    quick: bool,
+    bundled: Sequence[str] = (),
+    dask: bool = False,
 ) -> tuple[list[Result], list[Result]]:
-    """Every convcalc case (with its target) and every torch case."""
+    """Every convcalc case (with its target) and every torch case. ``bundled``: the
+    networks whose symbolic totals are timed in every format (once each); ``dask``: whether
+    the interpreter has Dask distributed, for the cluster sweep."""
     cases = [
         Result("python", "python -c pass (for scale)", [python, "-c", "pass"]),
         Result(
@@ -306,6 +400,25 @@ def build_cases(
             TARGET_SYMBOLIC,
         )
     )
+    for net in bundled:
+        for fmt in FORMATS:
+            run = [*cmd, "analyze", net, "--symbolic", "-f", fmt]
+            label = f"analyze {net} --symbolic -f {fmt}"
+            cases.append(Result(f"symall-{net}-{fmt}", label, run, TARGET_SYMBOLIC, once=True))
+    if not quick:
+        run = [*cmd, "sweep", "mobilenet_v2", *MILLION]
+        label = "sweep mobilenet_v2, 1000 x 1000 alpha x rho, -f csv"
+        cases.append(Result("million", label, run, TARGET_MILLION, once=True))
+    for jobs in (1, 2):
+        run = [*cmd, "sweep", "space.yaml", *STRUCTURAL, "--jobs", str(jobs)]
+        label = f"structural sweep, 243 graphs, --jobs {jobs}"
+        cases.append(Result(f"structural-{jobs}", label, run, once=True))
+    if dask:
+        run = [python, "-c", DASK_SWEEP, "space.yaml"]
+        label = "structural sweep, 243 graphs, Dask, 2 workers (sweep only)"
+        cases.append(Result("structural-dask", label, run, once=True, reports=True))
+    label = "in-process api.analyze resnet50, per call"
+    cases.append(Result("api", label, [python, "-c", API_LOOP], TARGET_API, reports=True))
     torch_cases = []
     if torch_python:
         for net in NETWORKS[:1] if quick else NETWORKS:
@@ -448,7 +561,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     for n in sizes:
         (work / f"chain_{n}.yaml").write_text(CHAIN.format(n=n, r=n // 10))
         (work / f"dag_{n}.yaml").write_text(DAG.format(n=n, r=n // 10))
-    cases, torch_cases = build_cases(cmd, python, torch_python, sizes, args.quick)
+    (work / "space.yaml").write_text(SPACE)
+    names = (probe(python, BUNDLED, work) or "").split()
+    bundled = [n for n in names if n in FREE_IN_QUICK] if args.quick else names
+    dask = not args.quick and probe(python, "import distributed", work) is not None
+    cases, torch_cases = build_cases(cmd, python, torch_python, sizes, args.quick, bundled, dask)
     if args.only:
         words = args.only.split(",")
         cases = [c for c in cases if any(w in c.key for w in words)]
@@ -456,12 +573,36 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     measure([*cases, *torch_cases], runs, warmup, work)
     by_key = {c.key: c for c in [*cases, *torch_cases]}
 
+    symall = [c for c in cases if c.key.startswith("symall-")]
+    shown = [c for c in cases if c not in symall or any(n in c.key for n in FREE_IN_QUICK)]
     rows = [
         [c.label, *fmt_time(c), f"< {c.target:g} s" if c.target else "", c.error or verdict(c.met)]
-        for c in cases
+        for c in shown
     ]
     header = ["case", "median s", "min s", "max s", "peak MiB", "target", "result"]
     print(md_table(header, rows, {1, 2, 3, 4}))
+    if symall:
+        timed = [c for c in symall if not c.error]
+        slow = sorted(timed, key=lambda c: c.median, reverse=True)[:3]
+        missed_sym = [c.label for c in symall if c.met is False]
+        print(
+            f"\nsymbolic totals, {len(symall) // len(FORMATS)} bundled networks x "
+            f"{len(FORMATS)} formats ({len(symall)} processes, one run each): slowest "
+            + ", ".join(f"{c.label} {c.median:.2f} s" for c in slow)
+            + f" (target < {TARGET_SYMBOLIC:g} s each: "
+            + (verdict(True) if not missed_sym else f"MISSED by {len(missed_sym)}")
+            + ")"
+        )
+    per_core = {
+        k: by_key[k] for k in ("structural-1", "structural-2") if k in by_key and by_key[k].times
+    }
+    for key, c in per_core.items():
+        jobs = int(key.rsplit("-", 1)[1])
+        rate = 243 / c.median
+        print(f"{c.label}: {rate:.0f} points/s, {rate / jobs:.0f} points/s per process")
+    if "structural-dask" in by_key and by_key["structural-dask"].times:
+        rate = 243 / by_key["structural-dask"].median
+        print(f"structural sweep on Dask: {rate:.0f} points/s, {rate / 2:.0f} per worker")
 
     exponents = growth(by_key, sizes)
     if exponents:

@@ -55,3 +55,28 @@ def test_markdown_table_aligns_columns(run: ModuleType) -> None:
     lines = text.splitlines()
     assert len({len(line) for line in lines}) == 1
     assert lines[1] == "|--------|------:|"
+
+
+def test_search_space_is_a_structural_sweep_of_243_graphs(run: ModuleType, tmp_path) -> None:
+    path = tmp_path / "space.yaml"
+    path.write_text(run.SPACE)
+    # By hand, the defaults: 2 + 3 + 4 + 3 blocks of 3 convolutions (each with its norm and
+    # act, the project without act), an add in every block but each stage's first, then the
+    # stem, head, pool, flatten and classifier.
+    blocks = 2 + 3 + 4 + 3
+    convs = 1 + 3 * blocks + 1  # stem, blocks, head
+    acts = 1 + 2 * blocks + 1
+    expected = convs * 2 + acts + (blocks - 4) + 3  # conv + bn each; adds; pool, flat, fc
+    assert len(api.analyze(path).layers) == expected
+    argv = run.STRUCTURAL
+    values = [argv[i + 1].split("=", 1)[1] for i, a in enumerate(argv) if a == "--vary"]
+    assert math.prod(len(v.split(",")) for v in values) == 243
+    # another point is another graph: a deeper first stage has more layers
+    assert len(api.analyze(path, {"d1": 3}).layers) == expected + 3 * 2 + 2 + 1
+
+
+def test_timing_scripts_are_python(run: ModuleType) -> None:
+    import ast
+
+    for source in (run.API_LOOP, run.DASK_SWEEP):
+        ast.parse(source)
