@@ -116,3 +116,18 @@ def test_parsed_documents_are_kept_by_text_and_an_edit_is_seen(tiny: Path) -> No
     assert api.analyze(tiny, {"d": 1}).totals.params == 3_226
     tiny.write_text(text.replace("out: 10}", "out: 20}"))  # 160 more weights and 10 biases
     assert api.analyze(tiny, {"d": 1}).totals.params == 3_226 + 170
+
+
+def test_sweep_page_shows_the_tests_file_and_real_output(tiny: Path, monkeypatch) -> None:
+    import re
+
+    page = (Path(__file__).parent.parent / "docs" / "sweep.md").read_text()
+    shown_yaml = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert shown_yaml == TINY
+    command, shown = re.findall(r"^\$ convcalc (.+)\n((?:(?!```).*\n)+)", page, re.M)[0]
+    monkeypatch.chdir(tiny.parent)
+    tiny.rename(tiny.parent / "tiny_search.yaml")
+    result = runner.invoke(app, command.split())
+    assert result.exit_code == 0, result.output
+    assert result.stdout == shown
+    assert "note: analysed structure by structure" in result.stderr
