@@ -180,6 +180,10 @@ Full = Annotated[
     bool,
     typer.Option("--full", help="Every layer in the table, however long (no default fold)."),
 ]
+Tree = Annotated[
+    bool,
+    typer.Option("--tree", help="Layers nested under their blocks, with block subtotals."),
+]
 
 
 def _free(text: str | None) -> list[str]:
@@ -219,6 +223,7 @@ def analyze(
         typer.Option("--depth", min=1, help="Fold layers into rows by the first N name parts."),
     ] = None,
     full: Full = False,
+    tree: Tree = False,
     no_warnings: Quiet = False,
     symbolic: Symbolic = False,
     free: Free = None,
@@ -252,7 +257,7 @@ def analyze(
         if no_warnings:
             report.warnings.clear()
             report.diagnostics.clear()
-        sys.stdout.write(out.report(report, 0 if full else depth, est))
+        sys.stdout.write(out.report(report, 0 if full else depth, est, tree=tree))
         sys.stderr.write(out.report_stderr(report, est))
         if est is not None and fail_over_budget and not est.passed:
             raise typer.Exit(int(ExitCode.OVER_BUDGET))

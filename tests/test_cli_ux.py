@@ -380,3 +380,52 @@ def test_version_and_completion_options() -> None:
     assert {"--version", "--install-completion", "--show-completion"} <= options
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("convcalc ")
+
+
+def test_tree_nests_layers_under_block_subtotals() -> None:
+    from convcalc.render.text import tree
+
+    report = api.analyze("resnet18")
+    nested = tree(report.layers)
+    rows = {row.name: (level, label, row) for level, label, row in nested}
+    # torchvision's resnet18 layer1: two basic blocks, each two 3x3 convs 64->64 without
+    # bias (64 * 64 * 9 = 36,864) and two batch norms (2 * 64 = 128 params each).
+    assert rows["layer1"][2].params == 2 * (2 * 36_864 + 2 * 128) == 147_968
+    assert rows["layer1.0"][:2] == (1, "0")
+    assert rows["layer1.0.conv1.conv"][:2] == (3, "conv")
+    # layer4.0: 3x3 256->512 (1,179,648), 3x3 512->512 (2,359,296), the 1x1 256->512
+    # shortcut (131,072) and three batch norms of 512 channels (3 * 1,024).
+    assert rows["layer4.0"][2].params == 1_179_648 + 2_359_296 + 131_072 + 3 * 1_024
+    # every block row is the sum of the rows one level under it
+    for i, (level, _, row) in enumerate(nested):
+        children = []
+        for deeper, _, child in nested[i + 1 :]:
+            if deeper <= level:
+                break
+            if deeper == level + 1:
+                children.append(child)
+        if children:
+            assert row.params == sum(c.params for c in children), row.name
+            assert row.macs == sum(c.macs for c in children), row.name
+    assert sum(r.params for lvl, _, r in nested if lvl == 0) == report.totals.params
+
+
+def test_tree_depth_stops_the_nesting() -> None:
+    from convcalc.render.text import tree
+
+    nested = tree(api.analyze("resnet18").layers, 2)
+    assert max(level for level, _, _ in nested) == 1
+    assert [label for level, label, _ in nested if level == 1][:2] == ["conv", "bn"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_tree_on_the_command_line_fits(width: int) -> None:
+    text = render(table.report_pieces(api.analyze("resnet18"), 2, tree=True), width)
+    assert_fits(text, width)
+    names = [r[0] for r in cells_of(text) if len(r) > 3]
+    assert "layer1" in names and "0" in names
+
+
+def test_tree_in_markdown_marks_levels() -> None:
+    result = CliRunner().invoke(app, ["analyze", "resnet18", "--tree", "-f", "markdown"])
+    assert "| · · · conv | conv |" in result.stdout  # layer1.0.conv1.conv, three levels in

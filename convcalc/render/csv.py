@@ -76,7 +76,12 @@ def _value(value: Any) -> str:
     return plain(value) if num.is_concrete(value) else formula(value)
 
 
-def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
+def report(
+    report: Report,
+    depth: int | None = None,
+    estimate: DeviceEstimate | None = None,
+    tree: bool = False,
+) -> str:
     """The per-layer table (folded by ``depth``); with an estimate, the per-layer device
     columns instead (raw seconds and shares)."""
     if estimate is not None:

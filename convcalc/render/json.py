@@ -30,11 +30,18 @@ def _dump(doc: Any) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
-    """The ``convcalc.analysis/1`` document, every layer (``depth`` folds rows for reading
-    only; a program groups the layers itself), with ``diagnostics``: its warnings as
-    objects (code, severity, file, line, layer, message, hint, reference)."""
+def report(
+    report: Report,
+    depth: int | None = None,
+    estimate: DeviceEstimate | None = None,
+    tree: bool = False,
+) -> str:
+    """The ``convcalc.analysis/1`` document, every layer (``depth`` folds rows and ``tree``
+    nests them for reading only; a program groups the layers itself), with
+    ``diagnostics``: its warnings as objects (code, severity, file, line, layer, message,
+    hint, reference)."""
     doc = report.to_json()
+    doc["totals"]["peak_layer"] = report.totals.peak_layer  # where the peak occurs
     doc["diagnostics"] = _diagnostics(report)
     if estimate is not None:
         doc["device"] = estimate.to_json()
@@ -65,6 +72,7 @@ def comparison(
     # ``ratios`` keeps its numbers (the contract), this key loses no digit.
     doc["exact_ratios"] = [{m: fraction_text(v) for m, v in row.items()} for row in result.ratios]
     for item, r in zip(doc["items"], result.reports, strict=True):
+        item["totals"]["peak_layer"] = r.totals.peak_layer
         item["diagnostics"] = _diagnostics(r)
     for item, est in zip(doc["items"], estimates, strict=False):
         item["device"] = est.to_json()

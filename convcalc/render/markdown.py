@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from convcalc.render import rows as cells
 from convcalc.render.sanitize import markdown_cell, markdown_text
 from convcalc.render.text import exact, fold, seconds, shape
+from convcalc.render.text import tree as nesting
 
 if TYPE_CHECKING:
     from convcalc.api import ArchInfo
@@ -46,10 +47,15 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return lines
 
 
-def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
-    """A heading, the input and params, the per-layer table, the totals and the warnings;
-    with an estimate, a second section with the device's per-layer times, its summary and
-    a checklist of verdicts."""
+def report(
+    report: Report,
+    depth: int | None = None,
+    estimate: DeviceEstimate | None = None,
+    tree: bool = False,
+) -> str:
+    """A heading, the input and params, the per-layer table (with ``tree``, nested under
+    block subtotals), the totals and the warnings; with an estimate, a second section with
+    the device's per-layer times, its summary and a checklist of verdicts."""
     bindings = cells.bindings_text(report)
     lines = [f"### {markdown_text(report.architecture)}", ""]
     lines.append(
@@ -57,7 +63,14 @@ def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | 
         + (f"; {markdown_text(bindings)}" if bindings else "")
     )
     lines.append("")
-    lines += _table(_LAYER_HEADER, (cells.layer_cells(r) for r in fold(report.layers, depth)))
+    if tree:  # each block a row of its subtotals, its parts under it, one '· ' a level
+        rows = [
+            ["· " * level + label, *cells.layer_cells(row)[1:]]
+            for level, label, row in nesting(report.layers, depth or None)
+        ]
+        lines += _table(_LAYER_HEADER, rows)
+    else:
+        lines += _table(_LAYER_HEADER, (cells.layer_cells(r) for r in fold(report.layers, depth)))
     lines.append("")
     lines += _table(("total", "exact", "approx."), cells.totals_rows(report))
     lines.append("")

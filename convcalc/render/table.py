@@ -43,6 +43,7 @@ from convcalc.render.text import (
     shape,
     share,
 )
+from convcalc.render.text import tree as nesting
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -452,14 +453,21 @@ def _once(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
 
 
 def report_pieces(
-    report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None
+    report: Report,
+    depth: int | None = None,
+    estimate: DeviceEstimate | None = None,
+    tree: bool = False,
 ) -> list[Piece]:
     """The per-layer table and the totals; with an estimate, the per-layer table has time,
     bound and share columns and a summary and the verdict panel follow. Every cell is
-    formatted once (with free parameters each is a printed formula, which takes seconds)."""
+    formatted once (with free parameters each is a printed formula, which takes seconds).
+
+    ``depth`` None folds a long network to a review size (:func:`review_depth`), 0 shows
+    every layer; ``tree`` shows the layers nested under their blocks, each block a row of
+    its subtotals, down to ``depth`` levels (every level when None)."""
     totals = totals_grid(report)
     note = []
-    if depth is None:
+    if depth is None and not tree:
         depth = review_depth(report.layers)
         if depth is not None:
             rows = len(fold(report.layers, depth))
@@ -474,10 +482,16 @@ def report_pieces(
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
     shown, exacts, humans, human_b = _once(shape), _once(exact), _once(human), _once(human_bytes)
     t = report.totals
-    folded = fold(report.layers, depth)
+    if tree:
+        nested = nesting(report.layers, depth or None)
+        folded = [row for _, _, row in nested]
+        names = ["  " * level + label for level, label, _ in nested]
+    else:
+        folded = fold(report.layers, depth)
+        names = [row.name for row in folded]
     rows = [
         [
-            row.name,
+            name,
             row.type,
             row.summary,
             shown(row.output_shape),
@@ -489,7 +503,7 @@ def report_pieces(
             human_b(row.activation_bytes),
             rf_text(row),
         ]
-        for row in folded
+        for name, row in zip(names, folded, strict=True)
     ]
     narrower = (
         merge("type", "args"),
@@ -732,9 +746,14 @@ def kinds_pieces(kinds: Sequence[LayerKind]) -> list[Piece]:
 # The format: every view laid out for stdout
 
 
-def report(report: Report, depth: int | None = None, estimate: DeviceEstimate | None = None) -> str:
+def report(
+    report: Report,
+    depth: int | None = None,
+    estimate: DeviceEstimate | None = None,
+    tree: bool = False,
+) -> str:
     """See :func:`report_pieces`."""
-    return lay_out(report_pieces(report, depth, estimate))
+    return lay_out(report_pieces(report, depth, estimate, tree))
 
 
 def report_stderr(report: Report, estimate: DeviceEstimate | None = None) -> str:

@@ -206,3 +206,32 @@ def review_depth(rows: Sequence[LayerRow], limit: int = REVIEW_ROWS) -> int | No
             break
         best = depth
     return best
+
+
+def tree(rows: Sequence[LayerRow], depth: int | None = None) -> list[tuple[int, str, LayerRow]]:
+    """The layers as a hierarchy by name parts, each block (a run of layers sharing a name
+    prefix) first as a row of its subtotals, then its parts one level deeper, down to
+    ``depth`` levels (deeper parts stay folded into their block); a layer alone under its
+    prefix is a row of its own. Each entry is (level, label, row): the label is the name
+    past the parent block's prefix (``conv1`` under ``layer1.0``)."""
+    out: list[tuple[int, str, LayerRow]] = []
+
+    def walk(group: Sequence[LayerRow], level: int) -> None:
+        start = 0
+        while start < len(group):
+            parts = group[start].name.split(".")
+            key = ".".join(parts[: level + 1])
+            end = start + 1
+            while end < len(group) and ".".join(group[end].name.split(".")[: level + 1]) == key:
+                end += 1
+            run = group[start:end]
+            if (len(run) == 1 and len(parts) <= level + 1) or (depth and level + 1 >= depth):
+                row = run[0] if len(run) == 1 else fold(run, level + 1)[0]
+                out.append((level, ".".join(row.name.split(".")[level:]), row))
+            else:
+                out.append((level, parts[level], fold(run, level + 1)[0]))
+                walk(run, level + 1)
+            start = end
+
+    walk(rows, 0)
+    return out
