@@ -95,18 +95,28 @@ def _stand_ins(layer: Layer, graph: Graph) -> tuple[Args, list[tuple], dict[Any,
     channel_names = layer.kind.input_symbols(len(layer.inputs))
     for src, c_name in zip(layer.inputs, channel_names, strict=True):
         shape = graph.shapes[src]
-        if len(shape) == 1:
-            xs.append((stand("N_in", shape[0]),))
+        if len(shape) != 3:
+            names = _axis_names(len(shape), "in")
+            xs.append(tuple(stand(n, v) for n, v in zip(names, shape, strict=True)))
             continue
         c, h, w = shape
+        out = layer.shape if len(layer.shape) == 3 else (None, None, None)
         xs.append(
             (
                 stand(c_name, c),
-                h if h == 1 and layer.shape[1] != 1 else stand("H_in", h),
-                w if w == 1 and layer.shape[2] != 1 else stand("W_in", w),
+                h if h == 1 and out[1] != 1 else stand("H_in", h),
+                w if w == 1 and out[2] != 1 else stand("W_in", w),
             )
         )
     return args, xs, values
+
+
+def _axis_names(rank: int, end: str) -> tuple[str, ...]:
+    """Names of the sizes of a shape that is not a map: N for a vector, N and C for tokens
+    (N, C), D1, D2, ... for any other rank."""
+    if rank <= 2:
+        return tuple(f"{n}_{end}" for n in ("N", "C")[:rank])
+    return tuple(f"D{i + 1}_{end}" for i in range(rank))
 
 
 def _step(metric: str, formula: Any, values: dict[Any, Any], value: Any) -> Step:
@@ -121,7 +131,7 @@ def explain_layer(layer: Layer, graph: Graph, report: Report) -> Explanation:
     out = Explanation(layer.name, kind.op, kind.summary(layer.args), layer.line)
     args, xs, values = _stand_ins(layer, graph)
     shape = [to_python(v) for v in kind.shape(args, xs)]
-    names = ("C_out", "H_out", "W_out") if len(shape) == 3 else ("N_out",)
+    names = ("C_out", "H_out", "W_out") if len(shape) == 3 else _axis_names(len(shape), "out")
     y: list[Any] = []
     for name, formula, actual in zip(names, shape, layer.shape, strict=True):
         out.steps.append(_step(name, formula, values, actual))
