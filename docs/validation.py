@@ -1182,6 +1182,358 @@ CONFIGS: tuple[Config, ...] = (
             *counted("torchvision.models.vit_l_16", 304_326_632, 61_554_712_576, note=ATTENTION),
         ),
     ),
+    Config(
+        "efficientnet",
+        (),
+        "the family file's defaults: B0",
+        (
+            *tv(5_288_548, "0.386"),
+            *counted("torchvision.models.efficientnet_b0", 5_288_548, 385_814_752),
+        ),
+    ),
+    Config(
+        "efficientnet_b1",
+        (),
+        "torchvision, at its weights' 240x240 crop",
+        (
+            *tv(7_794_184, "0.687"),
+            *counted("torchvision.models.efficientnet_b1", 7_794_184, 686_802_832),
+        ),
+    ),
+    Config(
+        "efficientnet_b2",
+        (),
+        "torchvision, at its weights' 288x288 crop",
+        (
+            *tv(9_109_994, "1.088"),
+            *counted("torchvision.models.efficientnet_b2", 9_109_994, 1_087_529_456),
+        ),
+    ),
+    Config(
+        "efficientnet_b3",
+        (),
+        "torchvision, at its weights' 300x300 crop",
+        (
+            *tv(12_233_232, "1.827"),
+            *counted("torchvision.models.efficientnet_b3", 12_233_232, 1_827_141_392),
+        ),
+    ),
+    Config(
+        "efficientnet_b4",
+        (),
+        "torchvision, at its weights' 380x380 crop",
+        (
+            *tv(19_341_616, "4.394"),
+            *counted("torchvision.models.efficientnet_b4", 19_341_616, 4_393_771_024),
+        ),
+    ),
+    Config(
+        "efficientnet_b5",
+        (),
+        "torchvision, at its weights' 456x456 crop",
+        (
+            *tv(30_389_784, "10.266"),
+            *counted("torchvision.models.efficientnet_b5", 30_389_784, 10_266_384_752),
+        ),
+    ),
+    Config(
+        "efficientnet_b6",
+        (),
+        "torchvision, at its weights' 528x528 crop",
+        (
+            *tv(43_040_704, "19.068"),
+            *counted("torchvision.models.efficientnet_b6", 43_040_704, 19_067_593_536),
+        ),
+    ),
+    Config(
+        "efficientnet_b7",
+        (),
+        "torchvision, at its weights' 600x600 crop",
+        (
+            *tv(66_347_960, "37.746"),
+            *counted("torchvision.models.efficientnet_b7", 66_347_960, 37_745_884_192),
+        ),
+    ),
+    Config(
+        "efficientnet_v2_s",
+        (),
+        "torchvision, at its weights' 384x384 crop",
+        (
+            *tv(21_458_488, "8.366"),
+            *counted("torchvision.models.efficientnet_v2_s", 21_458_488, 8_365_617_152),
+        ),
+    ),
+    Config(
+        "mnasnet",
+        (),
+        "the family file's defaults: depth multiplier 1.0",
+        (
+            *tv(4_383_312, "0.314"),
+            *counted("torchvision.models.mnasnet1_0", 4_383_312, 314_415_872),
+        ),
+    ),
+    Config(
+        "mnasnet0_5",
+        (),
+        "torchvision, depth multiplier 0.5",
+        (
+            *tv(2_218_512, "0.104"),
+            *counted("torchvision.models.mnasnet0_5", 2_218_512, 104_455_968),
+        ),
+    ),
+    Config(
+        "mnasnet0_75",
+        (),
+        "torchvision, depth multiplier 0.75",
+        (
+            *tv(3_170_208, "0.215"),
+            *counted("torchvision.models.mnasnet0_75", 3_170_208, 215_493_104),
+        ),
+    ),
+    Config(
+        "mnasnet1_3",
+        (),
+        "torchvision, depth multiplier 1.3",
+        (
+            *tv(6_282_256, "0.526"),
+            *counted("torchvision.models.mnasnet1_3", 6_282_256, 526_362_432),
+        ),
+    ),
+    Config(
+        "regnet",
+        (),
+        "the file's defaults: regnet_x_400mf",
+        (
+            *tv(5_495_976, "0.414"),
+            *counted("torchvision.models.regnet_x_400mf", 5_495_976, 413_812_608),
+        ),
+    ),
+    Config(
+        "regnet_x_400mf",
+        (),
+        "torchvision",
+        (
+            *tv(5_495_976, "0.414"),
+            *counted("torchvision.models.regnet_x_400mf", 5_495_976, 413_812_608),
+        ),
+    ),
+    Config(
+        "regnet_y_400mf",
+        (),
+        "torchvision",
+        (
+            *tv(4_344_144, "0.402"),
+            *counted("torchvision.models.regnet_y_400mf", 4_344_144, 401_842_848),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "16"),
+            ("w0", "56"),
+            ("wa", "35.73"),
+            ("wm", "2.28"),
+            ("group_width", "16"),
+            ("se", "0"),
+        ),
+        "torchvision regnet_x_800mf",
+        (
+            *tv(7_259_656, "0.8"),
+            *counted("torchvision.models.regnet_x_800mf", 7_259_656, 799_699_712),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "18"),
+            ("w0", "80"),
+            ("wa", "34.01"),
+            ("wm", "2.25"),
+            ("group_width", "24"),
+            ("se", "0"),
+        ),
+        "torchvision regnet_x_1_6gf",
+        (
+            *tv(9_190_136, "1.603"),
+            *counted("torchvision.models.regnet_x_1_6gf", 9_190_136, 1_602_849_792),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "25"),
+            ("w0", "88"),
+            ("wa", "26.31"),
+            ("wm", "2.25"),
+            ("group_width", "48"),
+            ("se", "0"),
+        ),
+        "torchvision regnet_x_3_2gf",
+        (
+            *tv(15_296_552, "3.177"),
+            *counted("torchvision.models.regnet_x_3_2gf", 15_296_552, 3_176_621_952),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "23"),
+            ("w0", "80"),
+            ("wa", "49.56"),
+            ("wm", "2.88"),
+            ("group_width", "120"),
+            ("se", "0"),
+        ),
+        "torchvision regnet_x_8gf",
+        (
+            *tv(39_572_648, "7.995"),
+            *counted("torchvision.models.regnet_x_8gf", 39_572_648, 7_995_132_416),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "22"),
+            ("w0", "216"),
+            ("wa", "55.59"),
+            ("wm", "2.1"),
+            ("group_width", "128"),
+            ("se", "0"),
+        ),
+        "torchvision regnet_x_16gf",
+        (
+            *tv(54_278_536, "15.941"),
+            *counted("torchvision.models.regnet_x_16gf", 54_278_536, 15_940_755_456),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "23"),
+            ("w0", "320"),
+            ("wa", "69.86"),
+            ("wm", "2.0"),
+            ("group_width", "168"),
+            ("se", "0"),
+        ),
+        "torchvision regnet_x_32gf",
+        (
+            *tv(107_811_560, "31.736"),
+            *counted("torchvision.models.regnet_x_32gf", 107_811_560, 31_735_929_792),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "14"),
+            ("w0", "56"),
+            ("wa", "38.84"),
+            ("wm", "2.4"),
+            ("group_width", "16"),
+            ("se", "1"),
+        ),
+        "torchvision regnet_y_800mf",
+        (
+            *tv(6_432_512, "0.834"),
+            *counted("torchvision.models.regnet_y_800mf", 6_432_512, 833_856_256),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "27"),
+            ("w0", "48"),
+            ("wa", "20.71"),
+            ("wm", "2.65"),
+            ("group_width", "24"),
+            ("se", "1"),
+        ),
+        "torchvision regnet_y_1_6gf",
+        (
+            *tv(11_202_430, "1.612"),
+            *counted("torchvision.models.regnet_y_1_6gf", 11_202_430, 1_612_076_160),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "21"),
+            ("w0", "80"),
+            ("wa", "42.63"),
+            ("wm", "2.66"),
+            ("group_width", "24"),
+            ("se", "1"),
+        ),
+        "torchvision regnet_y_3_2gf",
+        (
+            *tv(19_436_338, "3.176"),
+            *counted("torchvision.models.regnet_y_3_2gf", 19_436_338, 3_176_482_752),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "17"),
+            ("w0", "192"),
+            ("wa", "76.82"),
+            ("wm", "2.19"),
+            ("group_width", "56"),
+            ("se", "1"),
+        ),
+        "torchvision regnet_y_8gf",
+        (
+            *tv(39_381_472, "8.473"),
+            *counted("torchvision.models.regnet_y_8gf", 39_381_472, 8_473_070_592),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "18"),
+            ("w0", "200"),
+            ("wa", "106.23"),
+            ("wm", "2.48"),
+            ("group_width", "112"),
+            ("se", "1"),
+        ),
+        "torchvision regnet_y_16gf",
+        (
+            *tv(83_590_140, "15.912"),
+            *counted("torchvision.models.regnet_y_16gf", 83_590_140, 15_911_510_272),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "20"),
+            ("w0", "232"),
+            ("wa", "115.89"),
+            ("wm", "2.53"),
+            ("group_width", "232"),
+            ("se", "1"),
+        ),
+        "torchvision regnet_y_32gf",
+        (
+            *tv(145_046_770, "32.28"),
+            *counted("torchvision.models.regnet_y_32gf", 145_046_770, 32_279_552_832),
+        ),
+    ),
+    Config(
+        "regnet",
+        (
+            ("depth", "27"),
+            ("w0", "456"),
+            ("wa", "160.83"),
+            ("wm", "2.52"),
+            ("group_width", "264"),
+            ("se", "1"),
+        ),
+        "torchvision regnet_y_128gf",
+        (
+            *tv(644_812_894, "127.518"),
+            *counted("torchvision.models.regnet_y_128gf", 644_812_894, 127_517_815_680),
+        ),
+    ),
 )
 
 

@@ -4,8 +4,11 @@ each with the bad input it must refuse in one message naming file, line and laye
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from convcalc import api
 from convcalc.analysis import analyze
 from convcalc.errors import ConvcalcError
 from convcalc.graph import Graph
@@ -179,3 +182,59 @@ def test_top_level_c_in_on_a_layer_of_other_width_is_refused() -> None:
     assert "at the top level 'c_in' is the network input's 3 channels" in error.message
     assert "reads 'a' of 16" in error.message
     assert (error.file, error.line, error.layer) == ("net.yaml", 4, "b")
+
+
+# --- extends ----------------------------------------------------------------------------------
+
+BASE = """
+params: {width: 1, res: 8}
+input: [3, res, res]
+layers:
+  - {op: conv, out: "4 * width", k: 3, padding: 1, name: a}
+"""
+
+
+def thin(tmp_path, text: str, base: str = BASE) -> str:
+    (tmp_path / "base.yaml").write_text(base)
+    (tmp_path / "thin.yaml").write_text(text)
+    return str(tmp_path / "thin.yaml")
+
+
+def test_a_thin_file_is_its_base_with_other_defaults(tmp_path) -> None:
+    path = thin(tmp_path, "extends: base.yaml\nname: wide\nparams: {width: 2, res: 16}\n")
+    report = api.analyze(path)
+    # conv 3 -> 8 channels, 3x3: 8 * 27 + 8 = 224 params; 8 * 27 * 16 * 16 = 55,296 MACs.
+    assert report.architecture == "wide"
+    assert report.layer("a").output_shape == (8, 16, 16)
+    assert (report.totals.params, report.totals.macs) == (224, 55_296)
+    # --set on the thin file still wins: width 3 gives 12 * 27 + 12 = 336 params.
+    assert api.analyze(path, {"width": "3"}).totals.params == 336
+    assert api.declared_params(path) == ["width", "res"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("extends: base.yaml\nparams: {depth: 2}\n", "has no parameter 'depth' to set", 2),
+        ("extends: base.yaml\nlayers: []\n", "a file that 'extends' another has no key", 2),
+        ("extends: thin.yaml\n", "'extends' cycle", 1),
+        ("extends: nowhere.yaml\n", "no such file", 1),
+        ("extends: base.yaml\nparams: {width: w}\n", "unknown name 'w'", 2),
+    ],
+)
+def test_bad_extends_are_refused_in_the_thin_file(
+    tmp_path, text: str, message: str, line: int
+) -> None:
+    path = thin(tmp_path, text)
+    with pytest.raises(ConvcalcError) as info:
+        api.analyze(path)
+    assert message in info.value.message
+    assert (Path(info.value.file).name, info.value.line) == ("thin.yaml", line)
+
+
+def test_errors_in_the_base_name_the_base(tmp_path) -> None:
+    path = thin(tmp_path, "extends: base.yaml\n", BASE.replace('"4 * width"', '"4 * wdth"'))
+    with pytest.raises(ConvcalcError) as info:
+        api.analyze(path)
+    assert "unknown name 'wdth'" in info.value.message
+    assert (Path(info.value.file).name, info.value.line, info.value.layer) == ("base.yaml", 5, "a")

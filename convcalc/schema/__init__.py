@@ -2,11 +2,12 @@
 
 ``loader`` reads untrusted YAML safely (sizes bounded, lines kept); ``expand`` walks the
 document (blocks, repeats, stage tables, ``when``) and builds the graph through
-:class:`convcalc.graph.GraphBuilder`, with ``document`` (the top-level keys, params, vars,
-input and defaults), ``blocks`` (the block library and imports), ``binding`` (arguments,
-table rows, repeat counts), ``bounds`` (refusing blocks that multiply before they are
-expanded) and ``limits`` (the size limits); ``where`` is the file errors name, which all of
-them share. :func:`load` is what the pipeline calls.
+:class:`convcalc.graph.GraphBuilder`, with ``extends`` (a file that is another with other
+param values), ``document`` (the top-level keys, params, vars, input and defaults),
+``blocks`` (the block library and imports), ``binding`` (arguments, table rows, repeat
+counts), ``bounds`` (refusing blocks that multiply before they are expanded) and
+``limits`` (the size limits); ``where`` is the file errors name, which all of them share.
+:func:`load` is what the pipeline calls.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from convcalc.graph import Graph
 from convcalc.layers.base import Shape
-from convcalc.schema import expand, loader
+from convcalc.schema import expand, extends, loader
 
 
 def read(arch: str | Path) -> tuple[Path, str, Any]:
@@ -40,8 +41,10 @@ def load(
 
 
 def declared_params(arch: str | Path) -> list[str]:
-    """The names an architecture accepts in ``--set`` (its ``params``)."""
-    _, _, doc = read(arch)
+    """The names an architecture accepts in ``--set`` (its ``params``, or those of the
+    architecture it ``extends``)."""
+    path, shown, doc = read(arch)
+    doc = extends.resolve(doc, shown, path, {})[0]
     params = doc.get("params") if isinstance(doc, dict) else None
     return list(params) if isinstance(params, dict) else []
 
@@ -50,4 +53,8 @@ def described(name: str) -> tuple[str, str]:
     """(description, source) of a bundled architecture, for ``convcalc list``."""
     path = loader.architectures_dir() / f"{name}.yaml"
     doc = loader.load_yaml(loader.read_text(path, name), name)
-    return str(doc.get("description", "")), str(doc.get("source", ""))
+    doc, _, _, _, thin = extends.resolve(doc, name, path, {})
+    return (
+        thin.get("description", str(doc.get("description", ""))),
+        thin.get("source", str(doc.get("source", ""))),
+    )

@@ -59,7 +59,7 @@ class Library:
         """Add the blocks of ``doc`` (read from ``path``, whose ``defaults`` they keep) and,
         first, those of its imports; ``chain`` holds the files importing this one."""
         if self._root is None and path is not None:
-            self._root = _root_of(path)
+            self._root = root_of(path)
         self._imports(doc, path, chain if path is None else (*chain, path.resolve()))
         blocks = doc.get("blocks", YMap())
         if not isinstance(blocks, YMap):
@@ -149,7 +149,7 @@ class Library:
         self.blocks[name] = Block(name, args, body["body"], where.file, defaults)
 
 
-def _root_of(path: Path) -> Path:
+def root_of(path: Path) -> Path:
     """The folder the imports of a run may not leave: that of the file named on the
     command line, or the whole bundled library for a bundled file (whose block files
     import ``../lib/...``)."""

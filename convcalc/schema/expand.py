@@ -30,7 +30,7 @@ from convcalc.graph import INPUT, Graph, GraphBuilder, Layer, check_arity
 from convcalc.layers import REGISTRY, ordered
 from convcalc.layers.base import LayerKind, Shape, evaluate_value
 from convcalc.names import LAYER_NAME
-from convcalc.schema import binding, document, limits
+from convcalc.schema import binding, document, extends, limits
 from convcalc.schema.blocks import Block, Library
 from convcalc.schema.bounds import Bounds
 from convcalc.schema.loader import YList, YMap
@@ -581,8 +581,10 @@ def expand(
 
     ``overrides`` are exact values from ``--set``/``--alpha``; ``free`` names params to
     leave as symbols; ``symbolic`` also frees params that have no default."""
-    where = Where(file)
     with context.budget(expr.MAX_STEPS):
+        shown_file = file
+        doc, file, path, overrides, thin = extends.resolve(doc, file, path, overrides or {})
+        where = Where(file)
         doc = document.check_top_level(where, doc)
         env = document.read_params(where, doc, source, overrides or {}, free, symbolic)
         bindings = dict(env)
@@ -592,11 +594,11 @@ def expand(
         library.read(doc, path, defaults)
         shape = input_shape or document.read_input(where, doc, env)
         graph = Graph(
-            name=str(doc.get("name", source)),
+            name=thin.get("name", str(doc.get("name", source))),
             source=source,
-            file=file,
-            citation=str(doc.get("source", "")),
-            description=str(doc.get("description", "")),
+            file=shown_file,
+            citation=thin.get("source", str(doc.get("source", ""))),
+            description=thin.get("description", str(doc.get("description", ""))),
             bindings=bindings,
             input_shape=shape,
         )

@@ -1,0 +1,176 @@
+"""Networks of 2019 and after against torchvision 0.28: EfficientNet B0-B7 (one family file),
+EfficientNetV2-S, MNASNet at its four depth multipliers, RegNet X and Y from the width rule.
+
+Where the numbers come from:
+
+- params: torchvision's documented ``meta["num_params"]`` of each model's weights (for
+  example ``EfficientNet_B3_Weights.IMAGENET1K_V1``), which is ``sum(p.numel())``;
+- MACs: measured with torch 2.13 (CPU) and torchvision 0.28 outside the project,
+  ``torch.utils.flop_counter.FlopCounterMode`` total / 2 (it counts 2 FLOPs per conv and
+  linear multiply-add) on one image of the size given, the model in eval mode; each agrees
+  with torchvision's documented ``meta["_ops"]`` (GFLOPS, 3 decimals), written beside it;
+- shapes: the same runs, forward hooks on the stages (``features.N`` of EfficientNet,
+  ``layers.N`` of MNASNet, every ``trunk_output.blockK.blockK-j`` of RegNet).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from convcalc import api
+from convcalc.report import Report
+
+
+@cache
+def report(name: str, **params: str) -> Report:
+    return api.analyze(name, params or None)
+
+
+def output(rep: Report, prefix: str) -> tuple:
+    """The output shape of a layer, group or block use: that of its last layer."""
+    rows = [r for r in rep.layers if r.name == prefix or r.name.startswith(prefix + ".")]
+    assert rows, f"{rep.architecture} has no layer {prefix!r}"
+    return tuple(rows[-1].output_shape)
+
+
+# --- EfficientNet B0 .. B7 ------------------------------------------------------------------
+
+# (member, input size, num_params, FlopCounterMode MACs, torchvision GFLOPS, the output of
+# features.0 (stem), features.1 .. 7 (the seven stages) and features.8 (head): (C, H) each)
+EFFICIENTNET = [
+    ("efficientnet_b0", 224, 5_288_548, 385_814_752, "0.386",
+     [(32, 112), (16, 112), (24, 56), (40, 28), (80, 14), (112, 14), (192, 7), (320, 7), (1280, 7)]),
+    ("efficientnet_b1", 240, 7_794_184, 686_802_832, "0.687",
+     [(32, 120), (16, 120), (24, 60), (40, 30), (80, 15), (112, 15), (192, 8), (320, 8), (1280, 8)]),
+    ("efficientnet_b2", 288, 9_109_994, 1_087_529_456, "1.088",
+     [(32, 144), (16, 144), (24, 72), (48, 36), (88, 18), (120, 18), (208, 9), (352, 9), (1408, 9)]),
+    ("efficientnet_b3", 300, 12_233_232, 1_827_141_392, "1.827",
+     [(40, 150), (24, 150), (32, 75), (48, 38), (96, 19), (136, 19), (232, 10), (384, 10),
+      (1536, 10)]),
+    ("efficientnet_b4", 380, 19_341_616, 4_393_771_024, "4.394",
+     [(48, 190), (24, 190), (32, 95), (56, 48), (112, 24), (160, 24), (272, 12), (448, 12),
+      (1792, 12)]),
+    ("efficientnet_b5", 456, 30_389_784, 10_266_384_752, "10.266",
+     [(48, 228), (24, 228), (40, 114), (64, 57), (128, 29), (176, 29), (304, 15), (512, 15),
+      (2048, 15)]),
+    ("efficientnet_b6", 528, 43_040_704, 19_067_593_536, "19.068",
+     [(56, 264), (32, 264), (40, 132), (72, 66), (144, 33), (200, 33), (344, 17), (576, 17),
+      (2304, 17)]),
+    ("efficientnet_b7", 600, 66_347_960, 37_745_884_192, "37.746",
+     [(64, 300), (32, 300), (48, 150), (80, 75), (160, 38), (224, 38), (384, 19), (640, 19),
+      (2560, 19)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "res", "params", "macs", "gflops", "stages"), EFFICIENTNET)
+def test_efficientnet_family(
+    name: str, res: int, params: int, macs: int, gflops: str, stages: list
+) -> None:
+    rep = report(name)
+    assert rep.input == (3, res, res)
+    assert rep.totals.params == params
+    assert rep.totals.macs == macs
+    assert f"{macs / 1e9:.3f}" == gflops
+    names = ["stem"] + [f"stage.{r}" for r in range(7)] + ["head"]
+    assert [output(rep, n) for n in names] == [(c, h, h) for c, h in stages]
+
+
+def test_the_family_file_with_set_values_is_the_member() -> None:
+    # efficientnet --set width=1.8 depth=2.6 res=528 is torchvision's efficientnet_b6.
+    rep = report("efficientnet", width="1.8", depth="2.6", res="528")
+    assert (rep.totals.params, rep.totals.macs) == (43_040_704, 19_067_593_536)
+
+
+def test_efficientnet_v2_s() -> None:
+    rep = report("efficientnet_v2_s")
+    assert rep.input == (3, 384, 384)  # EfficientNet_V2_S_Weights: crop_size 384
+    assert rep.totals.params == 21_458_488
+    assert rep.totals.macs == 8_365_617_152  # torchvision GFLOPS 8.366
+    # features.0 .. 7: stem, three Fused-MBConv stages, three MBConv stages, head.
+    names = ["stem", "fused.0", "fused.1", "fused.2", "stage.0", "stage.1", "stage.2", "head"]
+    shapes = [(24, 192), (24, 192), (48, 96), (64, 48), (128, 24), (160, 24), (256, 12),
+              (1280, 12)]  # fmt: skip
+    assert [output(rep, n) for n in names] == [(c, h, h) for c, h in shapes]
+
+
+# --- MNASNet ----------------------------------------------------------------------------------
+
+# (member, num_params, FlopCounterMode MACs, torchvision GFLOPS, widths of layers.7 (the
+# separable conv's projection) and layers.8 .. 13 (the six stacks))
+MNASNET = [
+    ("mnasnet0_5", 2_218_512, 104_455_968, "0.104", [8, 16, 24, 40, 48, 96, 160]),
+    ("mnasnet0_75", 3_170_208, 215_493_104, "0.215", [16, 24, 32, 64, 72, 144, 240]),
+    ("mnasnet1_0", 4_383_312, 314_415_872, "0.314", [16, 24, 40, 80, 96, 192, 320]),
+    ("mnasnet1_3", 6_282_256, 526_362_432, "0.526", [24, 32, 56, 104, 128, 248, 416]),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "macs", "gflops", "widths"), MNASNET)
+def test_mnasnet_depth_multipliers(
+    name: str, params: int, macs: int, gflops: str, widths: list
+) -> None:
+    rep = report(name)
+    assert rep.totals.params == params
+    assert rep.totals.macs == macs
+    assert f"{macs / 1e9:.3f}" == gflops
+    sizes = [112, 56, 28, 14, 14, 7, 7]
+    names = ["sep_pw"] + [f"stack.{r}" for r in range(6)]
+    assert [output(rep, n) for n in names] == [(w, s, s) for w, s in zip(widths, sizes)]
+
+
+# --- RegNet -----------------------------------------------------------------------------------
+
+# torchvision/models/regnet.py: BlockParams.from_init_params(depth, w_0, w_a, w_m,
+# group_width, se_ratio) of each builder; num_params; FlopCounterMode MACs; GFLOPS.
+REGNET = [
+    ("regnet_x_400mf", 22, 24, "24.48", "2.54", 16, 0, 5_495_976, 413_812_608, "0.414"),
+    ("regnet_x_800mf", 16, 56, "35.73", "2.28", 16, 0, 7_259_656, 799_699_712, "0.800"),
+    ("regnet_x_1_6gf", 18, 80, "34.01", "2.25", 24, 0, 9_190_136, 1_602_849_792, "1.603"),
+    ("regnet_x_3_2gf", 25, 88, "26.31", "2.25", 48, 0, 15_296_552, 3_176_621_952, "3.177"),
+    ("regnet_x_8gf", 23, 80, "49.56", "2.88", 120, 0, 39_572_648, 7_995_132_416, "7.995"),
+    ("regnet_x_16gf", 22, 216, "55.59", "2.1", 128, 0, 54_278_536, 15_940_755_456, "15.941"),
+    ("regnet_x_32gf", 23, 320, "69.86", "2.0", 168, 0, 107_811_560, 31_735_929_792, "31.736"),
+    ("regnet_y_400mf", 16, 48, "27.89", "2.09", 8, 1, 4_344_144, 401_842_848, "0.402"),
+    ("regnet_y_800mf", 14, 56, "38.84", "2.4", 16, 1, 6_432_512, 833_856_256, "0.834"),
+    ("regnet_y_1_6gf", 27, 48, "20.71", "2.65", 24, 1, 11_202_430, 1_612_076_160, "1.612"),
+    ("regnet_y_3_2gf", 21, 80, "42.63", "2.66", 24, 1, 19_436_338, 3_176_482_752, "3.176"),
+    ("regnet_y_8gf", 17, 192, "76.82", "2.19", 56, 1, 39_381_472, 8_473_070_592, "8.473"),
+    ("regnet_y_16gf", 18, 200, "106.23", "2.48", 112, 1, 83_590_140, 15_911_510_272, "15.912"),
+    ("regnet_y_32gf", 20, 232, "115.89", "2.53", 232, 1, 145_046_770, 32_279_552_832, "32.280"),
+    ("regnet_y_128gf", 27, 456, "160.83", "2.52", 264, 1, 644_812_894, 127_517_815_680,
+     "127.518"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "depth", "w0", "wa", "wm", "g", "se", "params", "macs", "gflops"), REGNET
+)
+def test_every_torchvision_regnet_from_the_width_rule(
+    name: str, depth: int, w0: int, wa: str, wm: str, g: int, se: int, params: int, macs: int,
+    gflops: str,
+) -> None:  # fmt: skip
+    values = {"depth": depth, "w0": w0, "wa": wa, "wm": wm, "group_width": g, "se": se}
+    rep = report("regnet", **{k: str(v) for k, v in values.items()})
+    assert rep.totals.params == params
+    assert rep.totals.macs == macs
+    assert f"{macs / 1e9:.3f}" == gflops
+
+
+# Every block's output (C, H) in torchvision's order (trunk_output.block1.block1-0, ...).
+REGNET_BLOCKS = {
+    "regnet_x_400mf": [(32, 56)] + [(64, 28)] * 2 + [(160, 14)] * 7 + [(400, 7)] * 12,
+    "regnet_y_400mf": [(48, 56)] + [(104, 28)] * 3 + [(208, 14)] * 6 + [(440, 7)] * 6,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGNET_BLOCKS))
+def test_regnet_400mf_files_block_by_block(name: str) -> None:
+    rep = report(name)
+    expected = next(row for row in REGNET if row[0] == name)
+    assert (rep.totals.params, rep.totals.macs) == expected[7:9]
+    assert output(rep, "stem") == (32, 112, 112)
+    blocks = REGNET_BLOCKS[name]
+    shapes = [output(rep, f"trunk.{j}") for j in range(len(blocks))]
+    assert shapes == [(c, h, h) for c, h in blocks]
