@@ -346,6 +346,7 @@ BAD = [
     ("{op: slice, stop: 9, axis: 1}", ShapeError, "slice stop 9 is beyond the 8 input entries"),
     ("{op: softmax, axis: 2}", ShapeError, "axis 2 is out of range for a tensor of 2 axes"),
     ("{op: pad, padding: 1}", ShapeError, "op 'pad' needs a feature map (C, H, W)"),
+    ("{op: concat, from: [tokens, input]}", ShapeError, "concat needs equal other sizes"),
 ]
 
 
@@ -358,3 +359,78 @@ def test_bad_token_layers_name_the_layer(spec: str, error: type, message: str, t
     text = str(info.value)
     assert message in text, text
     assert ":4" in text and "layer '" in text, text
+
+
+def test_explain_attention_on_tokens() -> None:
+    # ViT-B/16's first attention (197 tokens of 768, 12 heads of 64): params 4 x 768^2 + 4 x
+    # 768 = 2,362,368 (nn.MultiheadAttention(768, 12)); MACs per block 524,391,936 (by hand
+    # in docs/conventions.md). The formula names the tokens N_in, their width C_in, heads h.
+    [exp] = api.explain("vit_b_16", ["encoder.0.self_attention"])
+    steps = {s.metric: s for s in exp.steps}
+    assert (steps["N_out"].value, steps["C_out"].value) == (197, 768)
+    assert steps["params"].value == 2_362_368
+    assert steps["MACs"].value == 524_391_936
+    assert {"N_in", "C_in", "h"} <= set(steps["MACs"].formula.replace("*", " ").split())
+
+
+def test_yolo_dfl_along_a_non_channel_axis(run_yaml) -> None:
+    """YOLOv8's distribution focal loss decoding: the box outputs of every scale flattened
+    and joined along the anchors, 4 sides x 16 bins reshaped, the bins moved first, a softmax
+    over them and a fixed 1x1 conv (weights 0..15) taking the expectation. A plain-PyTorch
+    DFL (view(b, 4, 16, a).transpose(2, 1).softmax(1), Conv2d(16, 1, 1, bias=False) with
+    requires_grad off, view(b, 4, a)), measured with torch 2.13 on 20 anchors: 16 params
+    (counted, as model.parameters() counts them), 1,280 MACs (FlopCounterMode / 2), output
+    (1, 4, 20); on YOLOv8n's 8,400 anchors 537,600 MACs."""
+    report = run_yaml(
+        """
+        input: [144, 4, 4]
+        layers:
+          - {op: identity, name: p3}
+          - {op: maxpool, k: 2, from: input, name: p4}
+          - {op: flatten, start: 1, from: p3, name: f3}
+          - {op: flatten, start: 1, from: p4, name: f4}
+          - {op: concat, from: [f3, f4], axis: -1, name: cat}
+          - {op: slice, stop: 64, name: box}
+          - {op: slice, start: 64, stop: 144, from: cat, name: cls}
+          - {op: reshape, shape: [4, 16, 20], from: box, name: sides}
+          - {op: transpose, axes: [0, 1], name: bins}
+          - {op: softmax, axis: 0, name: probs}
+          - {op: conv, out: 1, k: 1, bias: false, name: expect}
+          - {op: reshape, shape: [4, 20], name: dist}
+        """
+    )
+    row = {r.name: r for r in report.layers}
+    assert row["cat"].output_shape == (144, 20)  # 16 + 4 anchors
+    assert row["cls"].output_shape == (80, 20)
+    assert row["bins"].output_shape == (16, 4, 20)
+    assert row["probs"].flops == 3 * 16 * 4 * 20  # exp, sum, divide per value
+    assert (row["expect"].params, row["expect"].macs) == (16, 1280)
+    assert row["dist"].output_shape == (4, 20)
+    # Positions were rearranged by the flatten: no receptive field is claimed after it.
+    assert all(row[n].rf is None for n in ("cat", "sides", "probs", "expect", "dist"))
+
+
+def test_concat_along_an_axis(run_yaml) -> None:
+    # Tokens (6, 8) joined with themselves: by default along the channel axis (the last, as
+    # torch.cat(dim=-1)) to (6, 16); along axis 0 (the tokens) to (12, 8). A map's default
+    # stays its channels; its width is another axis. No cost either way.
+    report = run_yaml(
+        """
+        input: [8, 2, 3]
+        layers:
+          - {op: to_tokens, name: t}
+          - {op: concat, from: [t, t], name: wide}
+          - {op: concat, from: [t, t], axis: 0, name: long}
+          - {op: concat, from: [input, input], name: maps}
+          - {op: concat, from: [input, input], axis: 2, name: side}
+        """
+    )
+    shapes = {r.name: r.output_shape for r in report.layers}
+    assert shapes == {
+        "t": (6, 8),
+        "wide": (6, 16),
+        "long": (12, 8),
+        "maps": (16, 2, 3),
+        "side": (8, 2, 6),
+    }
+    assert report.layer("side").rf is None and report.layer("maps").rf.size == (1, 1)

@@ -88,9 +88,6 @@ class MatMul(LayerKind):
     def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
         return ALL  # each output sums over a whole axis of both inputs
 
-    def input_symbols(self, count: int) -> list[str]:
-        return ["A", "B"]
-
 
 def _pair_text(v: tuple) -> str:
     return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
@@ -277,6 +274,3 @@ class Attention(LayerKind):
             if a.shift != (0, 0):
                 text += f" s{_pair_text(a.shift)}"
         return text
-
-    def input_symbols(self, count: int) -> list[str]:
-        return ["C"]

@@ -6,7 +6,19 @@ from collections.abc import Sequence
 
 from convcalc import num
 from convcalc.errors import ShapeError
-from convcalc.layers.base import Costs, Free, LayerKind, Shape
+from convcalc.layers.base import (
+    LOST,
+    MAP,
+    SAME,
+    Arg,
+    Args,
+    Costs,
+    Free,
+    LayerKind,
+    Shape,
+    axis_of,
+    channel_axis,
+)
 from convcalc.layers.registry import register
 
 
@@ -71,18 +83,42 @@ class Multiply(Merge):
 @register
 class Concat(Free, Merge):
     op = "concat"
-    doc = "concatenation along channels (features, for vectors); no cost"
+    doc = (
+        "concatenation along the channel axis (a map's channels, the features of a vector, "
+        "the last axis of tokens and other shapes) or another axis; no cost"
+    )
+    args = {
+        "axis": Arg(
+            "axis",
+            "the axis joined (none: the channel axis; 0 joins the tokens of (N, C))",
+            default=None,
+        )
+    }
+
+    def _axis(self, a: Args, x: Shape) -> int:
+        return channel_axis(x) if a.axis is None else axis_of(a.axis, len(x), self.op)
 
     def input_symbols(self, count: int) -> list[str]:
         # Inputs of different widths each get their own name: C_1 + C_2 + ...
         return [f"C_{i + 1}" for i in range(count)] if count > 1 else ["C_in"]
 
-    def shape(self, a: object, xs: Sequence[Shape]) -> Shape:
+    def shape(self, a: Args, xs: Sequence[Shape]) -> Shape:
         first = xs[0]
+        axis = self._axis(a, first)
         for other in xs[1:]:
-            if len(other) != len(first) or not all(map(_same, first[1:], other[1:])):
+            if len(other) != len(first) or not all(
+                _same(u, v) for i, (u, v) in enumerate(zip(first, other, strict=True)) if i != axis
+            ):
+                what = "spatial sizes" if len(first) == 3 and axis == 0 else "other sizes"
                 raise ShapeError(
-                    f"concat needs equal spatial sizes, got {_show(first)} and {_show(other)}",
+                    f"concat needs equal {what}, got {_show(first)} and {_show(other)}",
                     hint="check strides and padding on each branch",
                 )
-        return (sum(x[0] for x in xs), *first[1:])
+        return (*first[:axis], sum(x[axis] for x in xs), *first[axis + 1 :])
+
+    def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
+        # Channels of maps side by side keep each position's field (the union); maps joined
+        # along their height or width move positions.
+        if len(y) == 3:
+            return MAP if self._axis(a, y) == 0 else LOST
+        return SAME if len(y) == 2 else LOST
