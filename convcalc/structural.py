@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, overload
 
@@ -54,6 +55,9 @@ class Space:
     fixed: tuple[tuple[str, Any], ...] = ()
     dtype: str = "fp32"
     metrics: tuple[str, ...] = ("params", "macs", "flops", "peak_activation_bytes")
+    # Tells one sweep from another of the same grid (the file may have changed since), so a
+    # worker that stays up between sweeps never reuses an older sweep's formulas.
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __len__(self) -> int:
         return math.prod(len(a) for a in self.axes)
@@ -129,7 +133,7 @@ _EVALUATORS: dict[Space, _Evaluator] = {}
 
 def analyse_slice(space: Space, start: int, stop: int) -> list[dict[str, Any]]:
     """The rows of points ``start`` to ``stop`` (what a worker runs). A process keeps the
-    evaluator of the last few spaces, so its later slices reuse the compiled structures."""
+    evaluator of the last few sweeps, so its later slices reuse the compiled structures."""
     evaluator = _EVALUATORS.get(space)
     if evaluator is None:
         if len(_EVALUATORS) >= 4:

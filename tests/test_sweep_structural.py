@@ -131,3 +131,14 @@ def test_sweep_page_shows_the_tests_file_and_real_output(tiny: Path, monkeypatch
     assert result.exit_code == 0, result.output
     assert result.stdout == shown
     assert "note: analysed structure by structure" in result.stderr
+
+
+def test_a_second_sweep_sees_an_edited_file(tiny: Path, monkeypatch) -> None:
+    monkeypatch.setattr(structural, "COMPILE_FROM", 2)  # compiled per structure
+    grid = {"d": [1], "alpha": [Fraction(1), Fraction(3, 2)]}
+    before = [r["params"] for r in api.sweep(tiny, grid).rows]
+    tiny.write_text(TINY.replace("out: 10}", "out: 20}"))
+    after = [r["params"] for r in api.sweep(tiny, grid).rows]
+    # 10 more classes on 16 channels (alpha 1): 170 more; on make_divisible(24, 8) = 24
+    # channels (alpha 3/2): 24*10 + 10 = 250 more
+    assert before[0] == 3_226 and after == [before[0] + 170, before[1] + 250]
