@@ -142,3 +142,29 @@ def test_a_second_sweep_sees_an_edited_file(tiny: Path, monkeypatch) -> None:
     # 10 more classes on 16 channels (alpha 1): 170 more; on make_divisible(24, 8) = 24
     # channels (alpha 3/2): 24*10 + 10 = 250 more
     assert before[0] == 3_226 and after == [before[0] + 170, before[1] + 250]
+
+
+def test_progress_is_told_as_slices_arrive(tiny: Path, monkeypatch) -> None:
+    monkeypatch.setattr(structural, "SLICE", 4)
+    calls: list[tuple[int, int]] = []
+    rows = api.sweep(tiny, {"d": [1, 2, 3], "k": [3, 5, 7]}, progress=lambda *a: calls.append(a))
+    assert calls == []  # nothing is analysed before the rows are read
+    assert len(list(rows.rows)) == 9
+    assert calls == [(4, 9), (8, 9), (9, 9)]
+
+
+def test_the_terminal_bar_moves_for_slices_of_points(monkeypatch) -> None:
+    """The bar is redrawn each time another 100 points are done, however they arrive."""
+    from rich.progress import Progress
+
+    from convcalc.render import progress
+
+    drawn: list[int] = []
+    monkeypatch.setattr(
+        Progress, "update", lambda self, task, completed, total: drawn.append(completed)
+    )
+    with progress.progress(True) as tick:
+        assert tick is not None
+        for done in (256, 512, 768, 1000):
+            tick(done, 1000)
+    assert drawn == [256, 512, 768, 1000]

@@ -19,8 +19,12 @@ def progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("sweep", total=None)
 
+        drawn = [0]
+
         def tick(done: int, total: int) -> None:
-            if done % 100 == 0 or done == total:
+            # every 100 points, whether they come one by one or a slice at a time
+            if done // 100 != drawn[0] // 100 or done == total:
+                drawn[0] = done
                 bar.update(task, completed=done, total=total)
 
         yield tick
