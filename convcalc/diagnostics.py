@@ -59,6 +59,8 @@ _ANALYSIS_CODES = (
     ("different jumps", "rf-jumps"),
     ("upper bound", "rf-bound"),
     ("not tracked", "rf-untracked"),
+    ("needs concrete sizes", "rf-untracked"),
+    ("reads an input pixel", "rf-untracked"),
 )
 
 

@@ -429,3 +429,24 @@ def test_tree_on_the_command_line_fits(width: int) -> None:
 def test_tree_in_markdown_marks_levels() -> None:
     result = CliRunner().invoke(app, ["analyze", "resnet18", "--tree", "-f", "markdown"])
     assert "| · · · conv | conv |" in result.stdout  # layer1.0.conv1.conv, three levels in
+
+
+def test_analysis_warnings_get_codes_layers_and_lines() -> None:
+    from convcalc.diagnostics import from_warnings
+    from convcalc.pipeline import load
+
+    graph = load("lenet5")
+    first = graph.layers[0]
+    found = from_warnings(
+        [
+            f"{first.name}: branches meet with receptive fields centred differently (...)",
+            f"{first.name}: branches have different jumps [1, 2]",
+            f"{first.name}: the receptive field after this layer needs concrete sizes",
+            "not a layer: something else",
+        ],
+        graph,
+    )
+    assert [d.code for d in found] == ["rf-centring", "rf-jumps", "rf-untracked", "analysis"]
+    assert (found[0].layer, found[0].line) == (first.name, first.line)
+    assert found[3].layer is None and found[3].message == "not a layer: something else"
+    assert all(d.severity == "warning" for d in found)
