@@ -92,6 +92,22 @@ def test_vit_with_a_free_image_size_substitutes_to_torchvision() -> None:
     assert fn(256) == (concrete.params, concrete.macs) == (86_613_736, 23_197_384_704)
 
 
+def test_swin_with_a_free_image_size_substitutes_to_concrete_runs() -> None:
+    """Swin-T's totals in `image`: the windows' padding and torchvision's rule that drops the
+    shift where one window covers a stage (stage 4 at 224: 7 x 7) become conditions on it.
+    Substituted, they equal the concrete runs at 160, 192, 224 and 256, and torchvision's
+    counts at 224 and 256 (measured: 4,490,566,656 and 7,345,441,536 MACs)."""
+    from convcalc.symbolic.compile import compile_exprs
+
+    totals = api.analyze("swin_t", free=("image",)).totals
+    fn = compile_exprs([totals.params, totals.macs, totals.flops], ["image"])
+    for image in (160, 192, 224, 256):
+        concrete = api.analyze("swin_t", {"image": str(image)}).totals
+        assert fn(image) == (concrete.params, concrete.macs, concrete.flops), image
+    assert fn(224)[:2] == TORCHVISION["swin_t"]
+    assert fn(256)[:2] == (28_288_354, 7_345_441_536)
+
+
 def test_swin_at_another_size() -> None:
     # torchvision's swin_t on a 256 x 256 image, measured: 28,288,354 params (the relative
     # position tables do not grow) and 7,345,441,536 MACs (the 64 x 64 stage pads to 70 x 70,

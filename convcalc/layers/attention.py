@@ -182,20 +182,20 @@ class Attention(LayerKind):
         return (out, x[1], x[2])
 
     def _grid(self, a: Args, x: Shape) -> tuple[Any, Any, Any, tuple[Any, Any]]:
-        """Positions P (padded), windows, tokens per window and the shift in effect."""
+        """Positions P (padded), windows, tokens per window and, per axis, whether the shift
+        is in effect (a condition where it depends on free sizes)."""
         if len(x) == 2:
-            return x[0], 1, x[0], (0, 0)
+            return x[0], 1, x[0], (False, False)
         h, w = x[1], x[2]
         if a.window is None:
-            return h * w, 1, h * w, (0, 0)
+            return h * w, 1, h * w, (False, False)
         (wh, ww), padded, shift = a.window, [], []
         for size, win, s in ((h, wh, a.shift[0]), (w, ww, a.shift[1])):
             full = num.ceildiv(size, win) * win
             padded.append(full)
-            # torchvision drops the shift where one window covers the padded axis.
-            if num.is_concrete(full) and num.is_concrete(win):
-                s = 0 if win >= full else s
-            shift.append(s)
+            # torchvision drops the shift where one window covers the padded axis: the shift
+            # in effect, or a condition on the free sizes where that is undecided.
+            shift.append(num.logic("and", num.ne(s, 0), num.lt(win, full)))
         windows = num.floordiv(padded[0], wh) * num.floordiv(padded[1], ww)
         return padded[0] * padded[1], windows, wh * ww, (shift[0], shift[1])
 
@@ -216,8 +216,12 @@ class Attention(LayerKind):
             wh, ww = a.window
             params += (2 * wh - 1) * (2 * ww - 1) * a.heads
             flops += scores
-        if any(not num.is_concrete(s) or s != 0 for s in shift):
-            # The mask is added to every window's scores (torchvision adds it to all).
+        # The mask is added to every window's scores (torchvision adds it to all), where a
+        # shift is in effect.
+        shifted = num.logic("or", *shift)
+        if num.decided(shifted) is None:
+            flops += scores * num.indicator(shifted)
+        elif num.decided(shifted):
             flops += scores
         return Costs(params, macs, flops)
 
@@ -251,12 +255,13 @@ class Attention(LayerKind):
         # as if padded.
         if a.window is None:
             return None
-        _, _, _, shift = self._grid(a, xs[0])
+        _, _, _, shifted = self._grid(a, xs[0])
         axes = []
-        for w, s in zip(a.window, shift, strict=True):
-            if not (num.is_concrete(w) and num.is_concrete(s)):
+        for w, s, on in zip(a.window, a.shift, shifted, strict=True):
+            if not (num.is_concrete(w) and num.is_concrete(s)) or num.decided(on) is None:
                 axes.append(None)
                 continue
+            s = s if num.decided(on) else 0
 
             def reads(r: int, w: int = w, s: int = s) -> tuple[int, int, int]:
                 lo = s - w if r < s else s
