@@ -51,8 +51,10 @@ def _facts(kind: Any, args: Any, xs: list[Any], layer: Any) -> _Facts:
     )
 
 
-def analyze(graph: Graph, dtype: str = "fp32") -> Report:
-    """Compute every per-layer metric and the totals of a graph."""
+def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
+    """Compute every per-layer metric and the totals of a graph, for ``batch`` samples at
+    once: every count but the parameters scales with it (a symbol gives formulas linear in
+    it). Element counts (``input_elements``, ``output_elements``) stay per sample."""
     width = DTYPE_BYTES[dtype]
     layers = graph.layers
     warnings: list[str] = []
@@ -149,10 +151,10 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
                 inputs=layer.inputs,
                 output_shape=layer.shape,
                 params=params,
-                macs=macs,
-                flops=flops,
-                activation_bytes=out_elems * width,
-                traffic_bytes=(in_elems + params + out_elems) * width,
+                macs=macs * batch,
+                flops=flops * batch,
+                activation_bytes=out_elems * batch * width,
+                traffic_bytes=((in_elems + out_elems) * batch + params) * width,
                 rf=field,
                 summary=summary,
                 line=layer.line,
@@ -177,11 +179,11 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
         peak, peak_layer = ops.lazy_max([peak, *symbolic_peaks]), "(depends on parameters)"
     totals = Totals(
         params=total_params,
-        macs=total_macs,
-        flops=total_flops,
+        macs=total_macs * batch,
+        flops=total_flops * batch,
         param_bytes=total_params * width,
-        activation_bytes=total_act * width,
-        peak_activation_bytes=peak * width,
+        activation_bytes=total_act * batch * width,
+        peak_activation_bytes=peak * batch * width,
         peak_layer=peak_layer,
         receptive_field=None if last_spatial is None else last_spatial.size,
     )
@@ -196,4 +198,5 @@ def analyze(graph: Graph, dtype: str = "fp32") -> Report:
         citation=graph.citation,
         description=graph.description,
         warnings=warnings,
+        batch=batch,
     )

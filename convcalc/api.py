@@ -23,7 +23,14 @@ if TYPE_CHECKING:
     from convcalc.review import review
     from convcalc.sweep import sweep
     from convcalc.validate import validate
-    from convcalc.values import Value, parse_assignment, parse_shape, parse_values
+    from convcalc.values import (
+        Value,
+        parse_assignment,
+        parse_budget,
+        parse_input,
+        parse_shape,
+        parse_values,
+    )
 
 # name -> (module, name there)
 _EXPORTS = {
@@ -37,6 +44,8 @@ _EXPORTS = {
     "list_architectures": ("convcalc.pipeline", "list_architectures"),
     "load": ("convcalc.pipeline", "load"),
     "parse_assignment": ("convcalc.values", "parse_assignment"),
+    "parse_budget": ("convcalc.values", "parse_budget"),
+    "parse_input": ("convcalc.values", "parse_input"),
     "parse_shape": ("convcalc.values", "parse_shape"),
     "parse_values": ("convcalc.values", "parse_values"),
     "review": ("convcalc.review", "review"),
@@ -55,6 +64,8 @@ __all__ = [
     "list_architectures",
     "load",
     "parse_assignment",
+    "parse_budget",
+    "parse_input",
     "parse_shape",
     "parse_values",
     "review",

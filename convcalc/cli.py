@@ -170,6 +170,52 @@ FailOver = Annotated[
     typer.Option("--fail-over-budget", help="Exit with code 3 when a device budget fails."),
 ]
 Output = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+BatchOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--batch",
+        min=1,
+        max=1 << 20,
+        help="Samples per run: every count but params scales with it (default 1, or the "
+        "device's batch for its estimate).",
+    ),
+]
+Train = Annotated[
+    bool,
+    typer.Option("--train", help="Add one training step: its memory and FLOPs (docs/training.md)."),
+]
+Optimizer = Annotated[
+    str,
+    typer.Option("--optimizer", help="With --train: sgd, momentum, adam or adamw."),
+]
+Precision = Annotated[
+    str,
+    typer.Option("--precision", help="With --train: fp32, amp-fp16 or amp-bf16."),
+]
+Checkpoint = Annotated[
+    int | None,
+    typer.Option(
+        "--checkpoint",
+        min=1,
+        max=64,
+        help="With --train: checkpoint each block of layers sharing their first N name "
+        "parts (they run forward again in backward; --depth N shows the blocks).",
+    ),
+]
+MaxBatch = Annotated[
+    bool,
+    typer.Option(
+        "--max-batch", help="The largest batch that fits the device's (or --budget's) memory."
+    ),
+]
+Budgets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--budget",
+        help="A limit to check: memory=16GiB, latency=10ms, params=5M, macs=300M, "
+        "throughput=100/s (repeatable; with or without --device).",
+    ),
+]
 Quiet = Annotated[
     bool,
     typer.Option(
@@ -231,6 +277,13 @@ def analyze(
     device: Device = None,
     device_file: DeviceFile = None,
     fail_over_budget: FailOver = False,
+    batch: BatchOpt = None,
+    train: Train = False,
+    optimizer: Optimizer = "adam",
+    precision: Precision = "fp32",
+    checkpoint: Checkpoint = None,
+    max_batch: MaxBatch = False,
+    budget: Budgets = None,
     debug: Debug = False,
 ) -> None:
     """Per-layer shapes, params, MACs, FLOPs, memory and receptive fields, with totals.
@@ -240,7 +293,9 @@ def analyze(
     def body() -> None:
         from convcalc import api
 
-        shape = api.parse_shape(input) if input else None
+        shape, size = api.parse_input(input, batch)
+        given = batch is not None or size != 1  # a batch on the command line wins
+        budgets = [api.parse_budget(b) for b in budget or []]
         report = api.analyze(
             arch,
             _params(alpha, rho, sets),
@@ -249,10 +304,23 @@ def analyze(
             free=_free(free),
             symbolic=symbolic,
             smooth=no_round,
+            batch=size,
+            train=train,
+            optimizer=optimizer,
+            precision=precision,
+            checkpoint=checkpoint,
         )
         est = None
-        if device or device_file:
-            est = api.estimate(report, device, device_file, dtype.value if dtype else None)
+        if device or device_file or budgets or max_batch:
+            est = api.estimate(
+                report,
+                device,
+                device_file,
+                dtype.value if dtype else None,
+                size if given else None,
+                budgets=budgets,
+                max_batch=max_batch,
+            )
         out = _renderer(fmt)
         if no_warnings:
             report.warnings.clear()
@@ -321,6 +389,8 @@ def compare(
     device: Device = None,
     device_file: DeviceFile = None,
     fail_over_budget: FailOver = False,
+    batch: BatchOpt = None,
+    budget: Budgets = None,
     debug: Debug = False,
 ) -> None:
     """Totals side by side, with ratios against the first architecture."""
@@ -331,7 +401,9 @@ def compare(
 
         if by not in (None, "type", "stage"):
             raise UsageError("--by takes 'type' or 'stage'")
-        shape = api.parse_shape(input) if input else None
+        shape, size = api.parse_input(input, batch)
+        given = batch is not None or size != 1
+        budgets = [api.parse_budget(b) for b in budget or []]
         result = api.compare(
             archs,
             _params(alpha, rho, sets),
@@ -340,15 +412,23 @@ def compare(
             free=_free(free),
             symbolic=symbolic,
             smooth=no_round,
+            batch=size,
         )
         if no_warnings:
             for r in result.reports:
                 r.warnings.clear()
                 r.diagnostics.clear()
         estimates = []
-        if device or device_file:
+        if device or device_file or budgets:
             estimates = [
-                api.estimate(r, device, device_file, dtype.value if dtype else None)
+                api.estimate(
+                    r,
+                    device,
+                    device_file,
+                    dtype.value if dtype else None,
+                    size if given else None,
+                    budgets=budgets,
+                )
                 for r in result.reports
             ]
         sys.stdout.write(_renderer(fmt).comparison(result, by, estimates))
@@ -434,6 +514,7 @@ def sweep(
             "--scheduler", help="Run it on a Dask cluster: tcp://host:8786 (convcalc[dask])."
         ),
     ] = None,
+    batch: BatchOpt = None,
     debug: Debug = False,
 ) -> None:
     """Params, MACs, FLOPs and peak memory over a grid of parameter values."""
@@ -463,6 +544,7 @@ def sweep(
                 device_file=device_file,
                 jobs=jobs,
                 scheduler=scheduler,
+                batch=batch or 1,
             )
             if not result.compiled:
                 sys.stderr.write(f"note: {visible(result.note)}\n")

@@ -14,7 +14,7 @@ from typing import Any
 
 from convcalc import num
 from convcalc.errors import UsageError
-from convcalc.pipeline import analyze, declared_params
+from convcalc.pipeline import BATCH, analyze, declared_params
 from convcalc.report import COMPARISON_SCHEMA, Report, jsonable
 from convcalc.values import parse_assignment
 
@@ -100,9 +100,11 @@ def compare(
     free: Iterable[str] = (),
     symbolic: bool = False,
     smooth: bool = False,
+    batch: int = 1,
 ) -> Comparison:
-    """Analyse every item (``name`` or ``name:k=v,...``). Shared ``params`` (``--alpha``,
-    ``--set``) apply to the items that declare them; an item's own ``name:k=v`` values win."""
+    """Analyse every item (``name`` or ``name:k=v,...``), each at ``batch`` samples. Shared
+    ``params`` (``--alpha``, ``--set``) apply to the items that declare them; an item's own
+    ``name:k=v`` values win."""
     items = [i if isinstance(i, Item) else parse_item(i) for i in items]
     shared = dict(params or {})
     free = tuple(free)
@@ -113,7 +115,7 @@ def compare(
         if not any(name in d for d in declared):
             raise UsageError(f"no compared architecture has a parameter {name!r}")
     for name in free:
-        if not any(name in d for d in declared):
+        if name != BATCH and not any(name in d for d in declared):
             raise UsageError(f"no compared architecture has a parameter {name!r} to free")
     reports = []
     for item, names in zip(items, declared, strict=True):
@@ -125,9 +127,10 @@ def compare(
                 values,
                 input_shape,
                 dtype,
-                free=[f for f in free if f in names],
+                free=[f for f in free if f in names or f == BATCH],
                 symbolic=symbolic,
                 smooth=smooth,
+                batch=batch,
             )
         )
     return Comparison(items, reports)

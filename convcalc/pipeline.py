@@ -20,6 +20,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from convcalc.graph import Graph
 from convcalc.layers.base import Shape, check_dim
 from convcalc.report import DTYPE_BYTES, Report
 from convcalc.values import Value, param_value
+
+#: The name that makes the batch size free in ``free`` (``--free batch``).
+BATCH = "batch"
 
 
 def load(
@@ -66,8 +70,19 @@ def analyze(
     symbolic: bool = False,
     smooth: bool = False,
     design_warnings: bool = True,
+    batch: int = 1,
+    train: bool = False,
+    optimizer: str = "adam",
+    precision: str = "fp32",
+    checkpoint: int | None = None,
 ) -> Report:
     """Shapes, params, MACs, FLOPs, memory and receptive fields of an architecture.
+
+    ``batch`` samples run at once: every count but the parameters scales with it. Naming
+    ``batch`` in ``free`` leaves it a symbol instead (formulas linear in it). ``train``
+    adds the memory and FLOPs of one training step with ``optimizer`` at ``precision``
+    (``report.training``; docs/training.md), with the segments of layers sharing their
+    first ``checkpoint`` name parts checkpointed.
 
     ``design_warnings`` adds the design-rule warnings of :mod:`convcalc.rules` (gridding
     dilations, ReLU after a linear bottleneck, ...) to the report's warnings.
@@ -79,9 +94,25 @@ def analyze(
 
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
+    free = tuple(free)
+    size: Any = batch
+    if BATCH in free:
+        from convcalc.symbolic.ops import symbol
+
+        free = tuple(f for f in free if f != BATCH)
+        size = symbol(BATCH, "int")
+    if train and dtype != "fp32":
+        raise UsageError(
+            "a training step's bytes follow --precision, not --dtype",
+            hint="drop --dtype, or give --precision amp-fp16 / amp-bf16",
+        )
     with context.run(smooth=smooth):
         graph = load(arch, params, input_shape, free, symbolic)
-        report = run(graph, dtype)
+        report = run(graph, dtype, size)
+        if train:
+            from convcalc.training import training
+
+            report.training = training(graph, report, optimizer, precision, checkpoint)
     from convcalc.diagnostics import from_warnings
 
     report.diagnostics = from_warnings(report.warnings, graph)  # what validate reports too
@@ -228,6 +259,28 @@ def _count(fn: str, name: str, value: Any) -> int | None:
     return value
 
 
+def _budgets(fn: str, name: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """Budgets as (name, value) pairs, as :func:`convcalc.values.parse_budget` gives them."""
+    from convcalc.values import BUDGET_NAMES
+
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise _fail(fn, name, "a list of (name, value) pairs", value)
+    items = tuple(itertools.islice(value, MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise LimitError(f"{fn}(): {name} has more than {MAX_ITEMS} items")
+    out = []
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2 and item[0] in BUDGET_NAMES):
+            raise _fail(fn, f"each of {name}", "a (budget name, value) pair", item)
+        v = item[1]
+        if isinstance(v, bool) or not isinstance(v, int | float | Fraction) or not v > 0:
+            raise _fail(fn, f"the value of budget {item[0]!r}", "a positive number", v)
+        if isinstance(v, float) and v == float("inf"):
+            raise _fail(fn, f"the value of budget {item[0]!r}", "a finite number", v)
+        out.append((BUDGET_NAMES[item[0]], v))
+    return tuple(out)
+
+
 def _report(fn: str, name: str, value: Any) -> Report:
     if not isinstance(value, Report):
         raise _fail(fn, name, "a Report (from analyze)", value)
@@ -257,10 +310,16 @@ _CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "symbolic": _flag,
     "smooth": _flag,
     "design_warnings": _flag,
+    "train": _flag,
+    "optimizer": partial(_text, limit=100),
+    "precision": partial(_text, limit=100),
     "warnings": _flag,
     "progress": _callable,
     "report": _report,
     "batch": _count,
+    "max_batch": _flag,
+    "checkpoint": _count,
+    "budgets": _budgets,
 }
 
 

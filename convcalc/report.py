@@ -21,9 +21,9 @@ DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
 @dataclass
 class LayerRow:
-    """One layer's numbers. ``input_elements`` and ``output_elements`` are the values it
-    reads and writes (batch 1), so nothing needs to recover them from bytes; ``cost_class``
-    is its kind's device efficiency class."""
+    """One layer's numbers, for the report's whole batch. ``input_elements`` and
+    ``output_elements`` are the values it reads and writes per sample, so nothing needs to
+    recover them from bytes; ``cost_class`` is its kind's device efficiency class."""
 
     name: str
     type: str
@@ -69,6 +69,8 @@ class Report:
     # The warnings as convcalc.diagnostics.Diagnostic objects (code, layer, line, hint),
     # in the same order; the JSON formats list them under "diagnostics".
     diagnostics: list[Any] = field(default_factory=list)
+    batch: Any = 1  # samples per run: every count but the parameters is for all of them
+    training: Any = None  # a convcalc.training.Training when a training step was asked for
 
     def layer(self, name: str) -> LayerRow:
         """The row of the layer called ``name``."""
@@ -87,6 +89,7 @@ class Report:
             "bindings": {k: jsonable(v) for k, v in self.bindings.items()},
             "input": [jsonable(v) for v in self.input],
             "dtype": self.dtype,
+            "batch": jsonable(self.batch),
             "layers": [
                 {
                     "name": row.name,
@@ -115,6 +118,7 @@ class Report:
             },
             "warnings": list(self.warnings),
             **self._symbolic(),
+            **({} if self.training is None else {"training": self.training.to_json()}),
         }
 
     def _symbolic(self) -> dict[str, Any]:

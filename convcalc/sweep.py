@@ -96,6 +96,7 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     device: str | None = None,
     device_file: str | Path | None = None,
+    batch: int = 1,
     jobs: int = 1,
     scheduler: str | None = None,
 ) -> Sweep:
@@ -104,6 +105,7 @@ def sweep(
     With a device profile (a bundled or user profile by name, or a file) each point also
     gets the device's latency estimate and verdict; that needs the per-layer analysis, so
     each point is analysed on its own (the totals still come from the compiled formulas).
+    Every point is analysed at ``batch`` samples.
 
     A grid that changes the graph itself (no closed form covers it) is a structural sweep
     (:mod:`convcalc.structural`): its rows are analysed slice by slice as they are read, on
@@ -135,7 +137,7 @@ def sweep(
     evaluate: Callable[..., tuple[Any, ...]] | None = None
     why = ""  # why no formula covers the grid
     try:
-        report = analyze(arch, fixed, dtype=dtype, free=names)
+        report = analyze(arch, fixed, dtype=dtype, free=names, batch=batch)
         from convcalc.symbolic.compile import compile_exprs
 
         evaluate = compile_exprs([getattr(report.totals, m) for m in METRICS], names)
@@ -151,14 +153,14 @@ def sweep(
             values = evaluate(*point)
         else:
             params = {**fixed, **{n: v for n, v in zip(names, point, strict=True)}}
-            totals = analyze(arch, params, dtype=dtype).totals
+            totals = analyze(arch, params, dtype=dtype, batch=batch).totals
             values = tuple(getattr(totals, m) for m in METRICS)
         out = {**dict(zip(names, point, strict=True)), **dict(zip(METRICS, values, strict=True))}
         if profile is not None:
             from convcalc.devices import estimate
 
             params = {**fixed, **dict(zip(names, point, strict=True))}
-            est = estimate(analyze(arch, params, dtype=dtype), profile)
+            est = estimate(analyze(arch, params, dtype=dtype, batch=batch), profile)
             out["latency_s"] = est.latency_s
             out["verdict"] = (
                 "pass" if est.passed else "fail: " + ", ".join(v.budget for v in est.failed)

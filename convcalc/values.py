@@ -68,8 +68,28 @@ def parse_shape(text: str) -> Shape:
     except ConvcalcError as e:
         raise UsageError(f"--input {text!r}: {e.message}", hint="write it as CxHxW") from None
     if len(values) not in (1, 3):
-        raise UsageError(f"--input {text!r} must be CxHxW (or N)")
+        raise UsageError(f"--input {text!r} must be CxHxW, NxCxHxW (a batch of N) or N")
     return values
+
+
+def parse_input(shape_text: str | None, batch: int | None) -> tuple[Shape | None, int]:
+    """``--input`` and ``--batch`` together: the shape and the batch. ``NxCxHxW`` gives the
+    batch as its leading size (which must agree with ``--batch`` when both are given)."""
+    text = shape_text
+    if text is None:
+        return None, 1 if batch is None else batch
+    parts = text.lower().replace("*", "x").split("x") if isinstance(text, str) else []
+    if len(parts) != 4:
+        return parse_shape(text), 1 if batch is None else batch
+    lead, *rest = parts
+    shape = parse_shape("x".join(rest))
+    try:
+        size = check_dim(expr.constant(lead), "batch")
+    except ConvcalcError as e:
+        raise UsageError(f"--input {text!r}: {e.message}", hint="write it as NxCxHxW") from None
+    if batch is not None and batch != size:
+        raise UsageError(f"--input {text!r} gives batch {size} but --batch is {batch}")
+    return shape, size
 
 
 def parse_values(text: str) -> list[Any]:
@@ -109,3 +129,86 @@ def parse_values(text: str) -> list[Any]:
     if not values:
         raise UsageError(f"no values in {text!r}")
     return values
+
+
+#: ``--budget`` names: the short ones first, then every profile budget by its own name.
+BUDGET_NAMES = {
+    "memory": "memory_bytes",
+    "latency": "latency_s",
+    "throughput": "throughput_per_s",
+    "weights": "param_bytes",
+    "activations": "peak_activation_bytes",
+    **{
+        k: k
+        for k in (
+            "params",
+            "macs",
+            "flops",
+            "param_bytes",
+            "peak_activation_bytes",
+            "memory_bytes",
+            "latency_s",
+            "throughput_per_s",
+        )
+    },
+}
+_COUNT = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+_BYTES = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_TIME = {"s": Fraction(1), "ms": Fraction(1, 10**3), "us": Fraction(1, 10**6)}
+
+
+def parse_budget(text: str) -> tuple[str, Any]:
+    """``memory=16GiB``, ``latency=10ms``, ``params=5M``, ``throughput=200/s`` from
+    ``--budget``: the profile budget's name and its exact value (bytes, seconds, counts;
+    K, M, G are powers of 1000, KiB, MiB, GiB of 1024)."""
+    if not isinstance(text, str) or len(text) > MAX_TEXT or "=" not in text:
+        raise UsageError(
+            f"--budget expects name=value, got {text!r}",
+            hint="e.g. --budget memory=16GiB --budget latency=10ms --budget params=5M",
+        )
+    name, raw = (part.strip() for part in text.split("=", 1))
+    key = BUDGET_NAMES.get(name.lower())
+    if key is None:
+        raise UsageError(
+            f"unknown budget {name!r}",
+            hint="use one of " + ", ".join(BUDGET_NAMES),
+        )
+    value = raw.lower().replace("_", "").replace(",", "")
+    units: dict[str, Any]
+    if key.endswith("_bytes"):
+        units = _BYTES
+    elif key == "latency_s":
+        units = _TIME
+    elif key == "throughput_per_s":
+        units, value = {"": 1}, value.removesuffix("/s")
+    else:
+        units = _COUNT
+    suffix = ""
+    for unit in sorted(units, key=len, reverse=True):
+        if unit and value.endswith(unit):
+            suffix, value = unit, value[: -len(unit)]
+            break
+    if key.endswith("_bytes") and not suffix:
+        suffix = "b"
+    if suffix not in units:
+        raise UsageError(f"--budget {text!r}: give a unit ({', '.join(u for u in units if u)})")
+    try:
+        number = expr.constant(value.strip())
+    except ConvcalcError as e:
+        raise UsageError(f"--budget {text!r}: {e.message}") from None
+    if number <= 0:
+        raise UsageError(f"--budget {text!r}: a budget must be positive")
+    exact = number * units[suffix]
+    if isinstance(exact, Fraction) and exact.denominator == 1:
+        exact = exact.numerator
+    return key, exact

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from convcalc import num
-from convcalc.devices.profile import DeviceProfile, Runtime, Uncertainty
+from convcalc.devices.profile import (
+    DeviceProfile,
+    Runtime,
+    Uncertainty,
+    command_line_profile,
+    with_budgets,
+)
 from convcalc.errors import UsageError
 from convcalc.graph import Step, alive_after, live_totals
 from convcalc.layers.base import MATMUL_CLASSES, VIEW
@@ -116,6 +122,8 @@ class DeviceEstimate:
     source: str = ""
     uncertainty: Uncertainty | None = None
     runtime: Runtime | None = None
+    step_time_s: float | None = None  # one training step, when the report has one
+    max_batch: int | None = None  # the largest batch that fits the memory, when asked
 
     @property
     def latency_band_s(self) -> tuple[float, float] | None:
@@ -184,6 +192,15 @@ class DeviceEstimate:
             "fits": self.fits,
             "pass": self.passed,
             "warnings": list(self.warnings),
+            **(
+                {}
+                if self.step_time_s is None
+                else {
+                    "step_time_s": self.step_time_s,
+                    "train_throughput_per_s": self.batch / self.step_time_s,
+                }
+            ),
+            **({} if self.max_batch is None else {"max_batch": self.max_batch}),
         }
 
 
@@ -206,13 +223,30 @@ def estimate(
     *,
     dtype: str | None = None,
     batch: int | None = None,
+    max_batch: bool = False,
 ) -> DeviceEstimate:
-    """Time ``report`` on ``profile`` (at its dtype and batch unless given) and check every
-    budget and memory limit. Never prints; raises UsageError for symbolic reports."""
+    """Time ``report`` on ``profile`` and check every budget and memory limit. Never
+    prints; raises UsageError for symbolic reports.
+
+    The batch is ``batch`` when given (a command-line value), else the report's own when it
+    was analysed at more than one sample, else the profile's. Parameter, MAC and FLOP
+    budgets are per sample; memory, latency and throughput are for the whole batch.
+
+    A report with a training step (``report.training``) is judged on the step's peak
+    memory, and gets a step time: each layer's forward time with its compute scaled by
+    (forward + backward FLOPs) / forward FLOPs, its memory time by 3 (backward reads what
+    the layer kept and the output's gradient, and writes the input's and the weights'
+    gradients) and its overhead by 2, plus the optimizer step's memory traffic: an
+    estimate from the inference calibration, never fitted on training times.
+    ``max_batch`` adds the largest batch whose memory fits."""
     dtype = dtype or profile.dtype
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
-    batch = profile.batch if batch is None else batch
+    per = report.batch
+    if not num.is_concrete(per):
+        raise UsageError("a device estimate needs a concrete batch; give --batch a number")
+    if batch is None:
+        batch = per if per != 1 else profile.batch
     if batch < 1:
         raise UsageError(f"batch must be at least 1, got {batch}")
     width = DTYPE_BYTES[dtype]
@@ -220,12 +254,12 @@ def estimate(
 
     rows = report.layers
     classes = [r.cost_class for r in rows]
-    # Batch-1 element counts -> bytes at the device dtype and batch.
+    # Per-sample element counts -> bytes at the device dtype and batch.
     params = [_concrete(r.params, f"params of {r.name}") for r in rows]
     io_elems = [
         _concrete(r.input_elements + r.output_elements, f"traffic of {r.name}") for r in rows
     ]
-    flops = [_concrete(r.flops, f"flops of {r.name}") * batch for r in rows]
+    flops = [_concrete(r.flops, f"flops of {r.name}") * batch / per for r in rows]
     traffic = [(batch * e + p) * width for e, p in zip(io_elems, params, strict=True)]
 
     # Fusion: an op named in the profile's `fused` list whose only input is the layer just
@@ -248,6 +282,7 @@ def estimate(
 
     layers: list[LayerTime] = []
     latency: float | None = None
+    step: float | None = None
     if profile.has_hardware:
         peak = profile.peak(dtype)
         bandwidth = profile.bandwidth_Bps or 0.0
@@ -292,13 +327,21 @@ def estimate(
             pending[i] = t
             layers.append(t)
         latency = sum(t.time_s for t in layers)
+        if report.training is not None:
+            step = _step_time(report, layers, per, batch, bandwidth * eff_bw)
 
     t = report.totals
     param_count = int(_concrete(t.params, "the parameter count"))
     peak = device_peak(report, host_of, classes)
     param_bytes = param_count * width
     peak_act = peak.elements * width * batch
-    verdicts = _verdicts(profile, t, dtype, batch, latency, param_bytes, peak_act, peak, warnings)
+    train = report.training
+    need = None
+    if train is not None:
+        need = train.peak_at(batch) if num.is_concrete(train.batch) else None
+    verdicts = _verdicts(
+        profile, t, per, dtype, batch, latency, param_bytes, peak_act, peak, warnings, need, train
+    )
     fits = all(v.passed for v in verdicts if v.budget in _MEMORY_VERDICTS)
     if profile.budget_input is not None and tuple(report.input) != profile.budget_input:
         shown = "x".join(str(v) for v in profile.budget_input)
@@ -328,7 +371,43 @@ def estimate(
         source=profile.source,
         uncertainty=profile.uncertainty if profile.has_hardware else None,
         runtime=profile.runtime,
+        step_time_s=step,
+        max_batch=_max_batch(profile, train, param_bytes, peak.elements * width)
+        if max_batch
+        else None,
     )
+
+
+def _step_time(
+    report: Report, layers: Sequence[LayerTime], per: int, batch: int, bw: float
+) -> float:
+    """One training step on the device (see :func:`estimate`)."""
+    train = report.training
+    total = 0.0
+    for row, lt, tl in zip(report.layers, layers, train.layers, strict=True):
+        fwd = float(row.flops)
+        ratio = (fwd + float(tl.backward_flops)) / fwd if fwd else 2.0
+        total += lt.compute_s * ratio + lt.memory_s * 3 + lt.overhead_s * 2
+    states = train.optimizer_bytes // max(train.weight_bytes, 1)
+    # the step reads weights, gradients and state, and writes weights and state
+    traffic = train.weight_bytes * (3 + 2 * states)
+    return total * batch / per + (traffic / bw if bw else 0.0)
+
+
+def _max_batch(p: DeviceProfile, train: Any, param_bytes: int, per_sample: int) -> int | None:
+    """The largest batch whose memory fits the profile's memory (None: it states none)."""
+    memory = p.sram_bytes if p.is_mcu else p.memory_bytes
+    if memory is None:
+        raise UsageError(
+            f"{p.name} states no memory to fit a batch in",
+            hint="give one: --budget memory=16GiB",
+        )
+    if train is not None:
+        return train.max_batch(memory)
+    fixed = 0 if p.is_mcu else param_bytes  # an MCU keeps its weights in flash
+    if fixed > memory:
+        return 0
+    return (memory - fixed) // per_sample if per_sample else None
 
 
 _MEMORY_VERDICTS = ("memory_bytes", "sram_bytes", "flash_bytes")
@@ -399,6 +478,7 @@ def _over(value: float, limit: float) -> str:
 def _verdicts(
     p: DeviceProfile,
     t: Any,
+    per: int,
     dtype: str,
     batch: int,
     latency: float | None,
@@ -406,6 +486,8 @@ def _verdicts(
     peak_act: int,
     peak: Peak,
     warnings: list[str],
+    train_need: int | None = None,
+    train: Any = None,
 ) -> list[Verdict]:
     out: list[Verdict] = []
     at = f"{dtype}, batch {batch}"
@@ -439,12 +521,24 @@ def _verdicts(
             if not ok:
                 why += f": {_over(param_bytes, p.flash_bytes)}; fewer or narrower layers needed"
             out.append(Verdict("flash_bytes", p.flash_bytes, param_bytes, ok, reason=why))
+    elif p.memory_bytes is not None and train is not None:
+        ok = train_need is not None and train_need <= p.memory_bytes
+        what = f"training, {train.optimizer}, {train.precision}, batch {batch}"
+        why = (
+            f"{what}: peak {_bytes(train_need or 0)} of {_bytes(p.memory_bytes)} "
+            f"({'fits' if ok else 'does not fit'}; weights, gradients and optimizer state "
+            f"{_bytes(train.state_bytes)}, the rest activations and what backward keeps)"
+        )
+        if not ok and train_need is not None:
+            why += f": {_over(train_need, p.memory_bytes)}"
+        out.append(Verdict("memory_bytes", p.memory_bytes, train_need or 0, ok, reason=why))
     elif p.memory_bytes is not None:
         need = param_bytes + peak_act
         ok = need <= p.memory_bytes
         why = (
-            f"weights {_bytes(param_bytes)} + peak activations {_bytes(peak_act)} ({at}) = "
-            f"{_bytes(need)} {'within' if ok else 'exceed'} memory {_bytes(p.memory_bytes)}"
+            f"inference, {at}: weights {_bytes(param_bytes)} + peak activations "
+            f"{_bytes(peak_act)} = {_bytes(need)} {'within' if ok else 'exceed'} memory "
+            f"{_bytes(p.memory_bytes)}"
         )
         if not ok:
             why += f": {_over(need, p.memory_bytes)}"
@@ -452,8 +546,8 @@ def _verdicts(
 
     values: dict[str, float | None] = {
         "params": _concrete(t.params, "params"),
-        "macs": _concrete(t.macs, "macs"),
-        "flops": _concrete(t.flops, "flops"),
+        "macs": _concrete(t.macs // per, "macs"),
+        "flops": _concrete(t.flops // per, "flops"),
         "param_bytes": param_bytes,
         "peak_activation_bytes": peak_act,
         "latency_s": latency,
@@ -488,9 +582,18 @@ def estimate_on(
     device_file: str | Path | None = None,
     dtype: str | None = None,
     batch: int | None = None,
+    budgets: Sequence[tuple[str, Any]] = (),
+    max_batch: bool = False,
 ) -> DeviceEstimate:
     """Roofline latency, memory fit and budget verdicts of a report on a device profile
-    (a bundled or user profile by name, or a file)."""
+    (a bundled or user profile by name, or a file), with ``budgets`` (from
+    :func:`convcalc.values.parse_budget`) added to the profile's, or on their own when no
+    profile is named."""
     from convcalc.devices.search import load_profile
 
-    return estimate(report, load_profile(device, path=device_file), dtype=dtype, batch=batch)
+    if device is None and device_file is None:
+        profile = command_line_profile()
+    else:
+        profile = load_profile(device, path=device_file)
+    profile = with_budgets(profile, budgets)
+    return estimate(report, profile, dtype=dtype, batch=batch, max_batch=max_batch)

@@ -184,3 +184,47 @@ class DeviceProfile:
             "uncertainty": None if self.uncertainty is None else self.uncertainty.to_json(),
             "sources": dict(self.sources),
         }
+
+
+def command_line_profile() -> DeviceProfile:
+    """A pure budget with no limits of its own, for ``--budget`` without ``--device``."""
+    return DeviceProfile(
+        name="command line",
+        title="budgets given on the command line",
+        device_class="budget",
+        dtype="fp32",
+        batch=1,
+        peak_flops={},
+        bandwidth_Bps=None,
+        memory_bytes=None,
+        sram_bytes=None,
+        flash_bytes=None,
+        efficiency={},
+        overhead_s=0.0,
+        fused=(),
+        budgets=(),
+        budget_input=None,
+        threads=None,
+        sources={},
+        source="--budget",
+    )
+
+
+def with_budgets(profile: DeviceProfile, budgets: Any) -> DeviceProfile:
+    """``profile`` with command-line budgets (``(name, value)`` pairs) added: each replaces
+    the profile's own of that name; ``memory_bytes`` replaces its memory (an MCU's SRAM)."""
+    from dataclasses import replace
+
+    if not budgets:
+        return profile
+    given = dict(budgets)
+    memory = given.pop("memory_bytes", None)
+    kept = tuple(b for b in profile.budgets if b.name not in given)
+    added = tuple(
+        Budget(k, min=float(v)) if k == "throughput_per_s" else Budget(k, max=float(v))
+        for k, v in given.items()
+    )
+    changes: dict[str, Any] = {"budgets": kept + added}
+    if memory is not None:
+        changes["sram_bytes" if profile.is_mcu else "memory_bytes"] = int(memory)
+    return replace(profile, **changes)

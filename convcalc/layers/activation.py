@@ -12,11 +12,13 @@ from convcalc.layers.base import (
     ALL,
     LOST,
     MAP,
+    NOTHING_SAVED,
     SAME,
     Arg,
     Args,
     Costs,
     LayerKind,
+    Saved,
     Shape,
     axis_of,
     channel_axis,
@@ -28,13 +30,22 @@ class Activation(LayerKind):
     category = "activation"
     per_value = nonlinearity = position_local = channel_local = True
     flops_per_value: int = 1
+    # Whether the backward pass reads the output instead of the input (PyTorch's ReLU,
+    # sigmoid, tanh and softmax: their derivative is a function of the result).
+    keeps_output: bool = False
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         return Costs(0, 0, self.flops_per_value * num.prod(y))
 
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(output=True) if self.keeps_output else Saved(inputs=(0,))
+
 
 # op: (FLOPs per value, why, other names). Composite functions count their parts as the
-# rows above do: exp, log and erf one operation each, tanh 5, sigmoid 4.
+# rows above do: exp, log and erf one operation each, tanh 5, sigmoid 4. Those whose
+# backward reads their output are in _KEEP_OUTPUT (measured with PyTorch's saved-tensor
+# hooks: ReLU, sigmoid, tanh always; leaky ReLU and ELU in their in-place form, the way
+# networks write them); the others keep their input, in place or not (in place, a copy).
 _FAMILY = {
     "relu": (1, "max(x, 0): one comparison", ()),
     "relu6": (2, "min(max(x, 0), 6): two comparisons", ()),
@@ -49,6 +60,8 @@ _FAMILY = {
     "mish": (9, "x * tanh(softplus(x)): softplus 3, tanh 5, a multiply", ()),
 }
 
+_KEEP_OUTPUT = frozenset({"relu", "sigmoid", "tanh", "leaky_relu", "elu"})
+
 for _op, (_flops, _why, _aliases) in _FAMILY.items():
     _also = f" (also `{'`, `'.join(_aliases)}`)" if _aliases else ""
     register(
@@ -61,6 +74,8 @@ for _op, (_flops, _why, _aliases) in _FAMILY.items():
                 "doc": f"{_op} activation{_also}; {_flops} FLOP/value ({_why})",
                 "flops_per_value": _flops,
                 "flops_rule": f"{_flops} ({_why})",
+                "keeps_output": _op in _KEEP_OUTPUT,
+                "saves_rule": "its output" if _op in _KEEP_OUTPUT else "its input",
             },
         )
     )
@@ -117,6 +132,8 @@ class Softmax(Activation):
     flops_rule = "3 (exp, sum, divide)"
     # Every output reads every input along its axis: not a per-value function.
     per_value = nonlinearity = position_local = channel_local = False
+    keeps_output = amp_fp32 = True
+    saves_rule = "its output (float32 under mixed precision)"
     args = {
         "axis": Arg(
             "axis",
@@ -156,4 +173,9 @@ class Scale(Activation):
     flops_rule = "1 (a multiply)"
     # Linear: a constant multiple, so not a non-linearity between two linear layers.
     nonlinearity = False
+    saves_rule = "nothing (its gradient is the factor)"
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return NOTHING_SAVED
+
     args = {"factor": Arg("number", "the constant multiplying every value", default=1)}

@@ -171,6 +171,33 @@ def phase_table(
     return AxisPhases(period, step, taps, (Fraction(envelope[0]), Fraction(envelope[1])))
 
 
+#: What a saved tensor's values are stored as: the activation dtype (``act``: the run's
+#: dtype, or the half type under mixed precision), always float32 (statistics), int64
+#: (pooling indices).
+ACT, FP32, INT64 = "act", "fp32", "int64"
+SAVED_WIDTH = {FP32: 4, INT64: 8}
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a layer keeps for its backward pass in training (docs/training.md).
+
+    ``inputs``: which of its inputs it keeps (by position); ``output``: whether it keeps
+    its own output; ``extras``: tensors of its own it allocates and keeps, each
+    ``(what, elements per sample, dtype)`` with dtype one of :data:`ACT`, :data:`FP32`,
+    :data:`INT64`; ``fixed``: the same for tensors whose size does not grow with the batch
+    (batch norm's per-channel statistics). Parameters a layer keeps are its weights,
+    counted once as weights."""
+
+    inputs: tuple[int, ...] = ()
+    output: bool = False
+    extras: tuple[tuple[str, Any, str], ...] = ()
+    fixed: tuple[tuple[str, Any, str], ...] = ()
+
+
+NOTHING_SAVED = Saved()
+
+
 @dataclass
 class Costs:
     """What a layer costs; returned by :meth:`LayerKind.costs`."""
@@ -429,14 +456,55 @@ class LayerKind:
         """Names of the inputs' channel counts in ``explain``'s formulas."""
         return ["C_in"] * count
 
+    # --- training (docs/training.md) -----------------------------------------------------
+
+    #: What the kind keeps for backward, in words (docs/training.md lists them).
+    saves_rule: ClassVar[str] = "its inputs"
+    #: Whether autocast (mixed precision) runs it in float32, so that what it keeps is
+    #: float32 whatever the half type (softmax and the normalisations over positions).
+    amp_fp32: ClassVar[bool] = False
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        """What the layer keeps for its backward pass. By default a kind with a cost keeps
+        its inputs (a conv or linear needs its input for the weight gradient); a view or a
+        kind without cost keeps nothing (see :class:`Free`)."""
+        return NOTHING_SAVED if self.is_view else Saved(inputs=tuple(range(len(xs))))
+
+    def training_view(self) -> bool:
+        """Whether, in training, the output aliases the input's memory (a view); dropout
+        is an identity at inference and a masked copy in training."""
+        return self.is_view
+
+    def buffers(self, a: Args, xs: Sequence[Shape], y: Shape) -> Any:
+        """Values the layer stores that are not learned (batch norm's running mean and
+        variance): kept with the weights, never trained."""
+        return 0
+
+    def backward_flops(
+        self, a: Args, xs: Sequence[Shape], y: Shape, c: Costs, grad_in: bool
+    ) -> Any:
+        """FLOPs of the layer's backward pass (docs/training.md). A matrix-product kind
+        computes the gradient of its input (when ``grad_in``: not for a layer reading only
+        the network input) and of its weights, each as many MACs as the forward pass, so 2
+        FLOPs per MAC for each; its element-wise part (bias, fused norm) costs its forward
+        FLOPs again. Any other kind costs its forward FLOPs again."""
+        if self.cost_class(a, xs) in MATMUL_CLASSES:
+            macs = c.macs * ((1 if grad_in else 0) + (1 if c.params else 0))
+            return 2 * macs + (c.flops - 2 * c.macs)
+        return c.flops
+
 
 class Free(LayerKind):
     """A kind that costs nothing: no parameters, MACs or FLOPs (layout changes, identities)."""
 
     flops_rule = "0"
+    saves_rule = "nothing"
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         return Costs()
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return NOTHING_SAVED
 
 
 def _axis(raw: Any, name: str) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 from convcalc import num
 from convcalc.errors import ShapeError
 from convcalc.layers.base import (
+    ACT,
     LINEAR,
     LOST,
     MAP,
@@ -23,6 +24,7 @@ from convcalc.layers.base import (
     Costs,
     Free,
     LayerKind,
+    Saved,
     Shape,
     axis_of,
     channel_axis,
@@ -262,6 +264,13 @@ class Dropout(Free):
     category = "shape"
     is_view = per_value = position_local = channel_local = True
     args = {"p": Arg("number", "drop probability (recorded, not counted)", default=0.5)}
+    saves_rule = "in training, its mask (one value per element, at the activation dtype)"
+
+    def training_view(self) -> bool:
+        return False  # training writes the masked copy
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(extras=(("mask", num.prod(xs[0]), ACT),))
 
 
 @register
@@ -274,6 +283,13 @@ class DropPath(Free):
     category = "shape"
     is_view = per_value = position_local = channel_local = True
     args = {"p": Arg("number", "drop probability (recorded, not counted)", default=0)}
+    saves_rule = "in training, its per-sample keep factor (one value per sample)"
+
+    def training_view(self) -> bool:
+        return False  # training multiplies the branch by a per-sample factor
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(extras=(("keep factor", 1, ACT),))
 
 
 _FACTOR = Arg("int", "factor r of each spatial axis", symbols=("r",))

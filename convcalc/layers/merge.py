@@ -9,12 +9,14 @@ from convcalc.errors import ShapeError
 from convcalc.layers.base import (
     LOST,
     MAP,
+    NOTHING_SAVED,
     SAME,
     Arg,
     Args,
     Costs,
     Free,
     LayerKind,
+    Saved,
     Shape,
     axis_of,
     channel_axis,
@@ -43,6 +45,10 @@ class Merge(LayerKind):
 class Add(Merge):
     op = "add"
     doc = "element-wise sum of inputs of one shape (residual joins); (n-1) FLOP/value"
+    saves_rule = "nothing (the gradient passes to every input as it is)"
+
+    def saved(self, a: object, xs: Sequence[Shape], y: Shape) -> Saved:
+        return NOTHING_SAVED
 
     def shape(self, a: object, xs: Sequence[Shape]) -> Shape:
         first = xs[0]
@@ -62,6 +68,7 @@ class Add(Merge):
 class Multiply(Merge):
     op = "multiply"
     doc = "element-wise product; a C x 1 x 1 input scales channels (SE gates); (n-1) FLOP/value"
+    saves_rule = "every input (each one's gradient is the product of the others)"
 
     def shape(self, a: object, xs: Sequence[Shape]) -> Shape:
         # The output is the full-size input; a C x 1 x 1 gate broadcasts over it.

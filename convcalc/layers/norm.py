@@ -7,7 +7,18 @@ from collections.abc import Sequence
 
 from convcalc import num
 from convcalc.errors import ShapeError
-from convcalc.layers.base import Arg, Args, Costs, LayerKind, Shape, channel_axis, spatial
+from convcalc.layers.base import (
+    ACT,
+    FP32,
+    Arg,
+    Args,
+    Costs,
+    LayerKind,
+    Saved,
+    Shape,
+    channel_axis,
+    spatial,
+)
 from convcalc.layers.registry import register
 
 
@@ -18,11 +29,22 @@ class BatchNorm(LayerKind):
     category = "norm"
     per_value = position_local = channel_local = True
     flops_rule = "2 (inference folds it to one multiply and one add)"
+    saves_rule = (
+        "its input, and the batch's mean and 1 / std per channel (float32, 2C values "
+        "whatever the batch)"
+    )
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         # Running mean and variance are buffers, not parameters; inference folds the
         # normalisation into one multiply and one add per value.
         return Costs(2 * xs[0][0], 0, 2 * num.prod(y))
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        # PyTorch's native batch norm keeps the input and save_mean, save_invstd (C each).
+        return Saved(inputs=(0,), fixed=(("mean and 1/std", 2 * xs[0][0], FP32),))
+
+    def buffers(self, a: Args, xs: Sequence[Shape], y: Shape) -> object:
+        return 2 * xs[0][0]  # running mean and variance
 
 
 @register
@@ -36,9 +58,17 @@ class LRN(LayerKind):
         "size": Arg("int", "channels n in each normalisation window", default=5, symbols=("n",))
     }
 
+    saves_rule = (
+        "its input and three tensors of its size (the squares' window average, the scale "
+        "and its power: PyTorch composes it from those ops)"
+    )
+
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         # n squares, n - 1 adds, scale by alpha, add k, power beta, divide: 2n + 3.
         return Costs(0, 0, (2 * a.size + 3) * num.prod(y))
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(inputs=(0,), extras=(("average, scale, power", 3 * num.prod(y), ACT),))
 
 
 # A norm that is not folded into the layer before it computes its statistics on every input.
@@ -62,10 +92,15 @@ class StatsNorm(LayerKind):
 
     category = "norm"
     flops_rule = _STATS_RULE
+    saves_rule = "its input, and the mean and 1 / std of each set of statistics (float32)"
+    amp_fp32 = True  # autocast runs group and layer norm in float32
 
     def stat_sets(self, a: Args, x: Shape) -> object:
         """How many sets of (mean, variance) one input has."""
         raise NotImplementedError
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(inputs=(0,), extras=(("mean and 1/std", 2 * self.stat_sets(a, xs[0]), FP32),))
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         x = xs[0]

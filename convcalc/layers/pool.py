@@ -12,6 +12,8 @@ from convcalc import num
 from convcalc.errors import ShapeError, SpecError
 from convcalc.layers.base import (
     ELEMENTWISE,
+    INT64,
+    NOTHING_SAVED,
     Arg,
     Args,
     AxisPhases,
@@ -19,6 +21,7 @@ from convcalc.layers.base import (
     Costs,
     Free,
     LayerKind,
+    Saved,
     Shape,
     check_dim,
     phase_table,
@@ -89,8 +92,13 @@ class MaxPool(Pool):
         "ceil_mode": CEIL,
     }
 
+    saves_rule = "its input, and the index of each maximum (int64, one per output value)"
+
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         return Costs(0, 0, y[0] * y[1] * y[2] * (a.k[0] * a.k[1] - 1))
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(inputs=(0,), extras=(("indices", num.prod(y), INT64),))
 
 
 @register
@@ -138,12 +146,20 @@ class GlobalPool(LayerKind):
 class GlobalAvgPool(GlobalPool):
     op = "global_avgpool"
     doc = "global average pooling to C x 1 x 1; one FLOP per input value"
+    saves_rule = "nothing (a mean's gradient needs only the input's size)"
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return NOTHING_SAVED
 
 
 @register
 class GlobalMaxPool(GlobalPool):
     op = "global_maxpool"
     doc = "global max pooling to C x 1 x 1; one FLOP per input value"
+    saves_rule = "its input, and the index of each channel's maximum (int64)"
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(inputs=(0,), extras=(("indices", xs[0][0], INT64),))
 
 
 def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
@@ -164,8 +180,13 @@ class AdaptiveAvgPool(LayerKind):
         c, _, _ = spatial(xs[0], self.op)
         return (c, a.size[0], a.size[1])
 
+    saves_rule = "its input; nothing for a 1 x 1 output (PyTorch computes a mean)"
+
     def reduces(self, a: Args, xs: Sequence[Shape], y: Shape) -> bool:
         return a.size == (1, 1)
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return NOTHING_SAVED if a.size == (1, 1) else Saved(inputs=(0,))
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         c, h, w = xs[0]
@@ -240,6 +261,11 @@ class Upsample(LayerKind):
             check_dim(h * a.scale[0], "output height"),
             check_dim(w * a.scale[1], "output width"),
         )
+
+    saves_rule = "nothing (its gradient needs only the sizes)"
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return NOTHING_SAVED
 
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         # Bilinear: 4 neighbours weighted (4 multiplies) and summed (3 adds) per output value.

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from convcalc.layers.base import LayerKind
     from convcalc.report import LayerRow, Report
     from convcalc.sweep import Sweep
+    from convcalc.training import Training
 
 Table = tuple[list[str], list[list[str]]]  # a header and its rows
 
@@ -92,7 +93,41 @@ def totals_rows(report: Report) -> list[tuple[str, str, str]]:
     if t.receptive_field is not None:
         h, w = t.receptive_field
         rows.append(("receptive field", f"{plain(h)}x{plain(w)}", ""))
+    if report.batch != 1:
+        rows.insert(0, ("batch", plain(report.batch), "every count but params is per batch"))
+    if report.training is not None:
+        rows += training_rows(report.training)
     return rows
+
+
+def training_rows(tr: Training) -> list[tuple[str, str, str]]:
+    """(metric, exact, approximation) for a training step's memory and FLOPs."""
+    step = f"{tr.optimizer}, {tr.precision}, batch {plain(tr.batch)}" + (
+        f", blocks of {tr.checkpoint} name parts checkpointed" if tr.checkpoint else ""
+    )
+    where = f"in {tr.peak_phase}" + (f" at {tr.peak_layer}" if tr.peak_layer else "")
+
+    def b(label: str, value: Any, note: str = "") -> tuple[str, str, str]:
+        return (label, exact(value), human_bytes(value) + (f" {note}" if note else ""))
+
+    return [
+        ("training step", step, "docs/training.md"),
+        b("  weights (fp32)", tr.weight_bytes),
+        b("  buffers (running statistics)", tr.buffer_bytes),
+        b("  weight gradients", tr.grad_bytes),
+        b(f"  optimizer state ({tr.optimizer})", tr.optimizer_bytes),
+        b("  input batch", tr.input_bytes),
+        b("  kept for backward", tr.saved_bytes),
+        b("  peak memory", tr.peak_bytes, where),
+        (
+            "  FLOPs per step",
+            exact(tr.step_flops),
+            f"{human(tr.step_flops)} (forward {human(tr.forward_flops)}, backward "
+            f"{human(tr.backward_flops)}"
+            + (f" with {human(tr.recompute_flops)} run again" if tr.recompute_flops else "")
+            + f", optimizer {human(tr.optimizer_flops)})",
+        ),
+    ]
 
 
 def bindings_text(report: Report) -> str:
