@@ -112,13 +112,15 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
             ] or [fields[s] for s in sources if fields[s] is not None]
             if live_fields:
                 try:
-                    merged = union(live_fields, layer.name, warnings)  # type: ignore[arg-type]
-                    if mode == base.MAP:
-                        field = compose(merged, transform[1], transform[2], layer.shape[1:])
-                    elif mode == base.ALL:
+                    if mode == base.ALL:  # every output reads every position
                         field = whole(graph.input_shape[1:])
                     else:
-                        field = merged
+                        merged = union(live_fields, layer.name, warnings)  # type: ignore[arg-type]
+                        field = (
+                            compose(merged, transform[1], transform[2], layer.shape[1:])
+                            if mode == base.MAP
+                            else merged
+                        )
                 except Untracked as e:
                     warnings.append(f"{layer.name}: {e}")
                 if (

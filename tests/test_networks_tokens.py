@@ -327,7 +327,10 @@ def test_token_kinds_by_hand(run_yaml) -> None:
     assert (row["pp"].params, row["pp"].macs) == (row["conv1x1"].params, row["conv1x1"].macs)
     assert (row["pp"].params, row["pp"].macs, row["pp"].output_shape) == (36, 192, (4, 2, 3))
     assert row["f"].output_shape == (8, 6) and row["r4"].output_shape == (2, 2, 2, 6)
+    # Padding by 1 on every side: output unit 0 is the padding before input unit 0, so its
+    # field (one pixel) starts at -1, as a conv's padding moves it.
     assert row["p"].output_shape == (8, 4, 5)
+    assert (row["p"].rf.size, row["p"].rf.start) == ((1, 1), (-1, -1))
 
 
 def test_every_format_prints_tokens_and_rank_4_tensors(run_yaml) -> None:
