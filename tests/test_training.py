@@ -360,3 +360,31 @@ def test_checkpointing_a_block_by_hand(tmp_path: Path) -> None:
     plain = api.analyze(path, batch=32, train=True, optimizer="sgd").training
     ckpt = api.analyze(path, batch=32, train=True, optimizer="sgd", checkpoint=1).training
     assert ckpt.saved_bytes < plain.saved_bytes
+
+
+def test_what_attention_keeps(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+        convcalc: 1
+        name: attn
+        input: [8, 2, 2]
+        layers:
+          - {op: to_tokens}
+          - {op: linear, out: 8}
+          - {op: attention, heads: 2}
+          - {op: matmul, from: [linear1, attention1], transpose: true}
+        """,
+    )
+    t = _train(path)
+    # 4 tokens of width 8, 2 heads of width 4 (inner width I = 8), 2 x 4 x 4 = 32 scores.
+    # The linear keeps the tokens (a view of the network input: counted apart). Attention
+    # keeps its input (the linear's output, 32 values), the q, k, v projection (3 x 4 x 8
+    # = 96), the weights (32), the weighted sum (32) and, without windows, q and k scaled
+    # (64): 256 values. The matmul keeps both inputs: the linear's output (counted) and
+    # the attention's (32 values). fp32: (256 + 32) x 4.
+    assert t.saved_bytes == (256 + 32) * 4
+    # Backward FLOPs of the matmul: both inputs' gradients, each 4 x 4 x 8 MACs = 128,
+    # at 2 FLOPs: 512.
+    row = next(r for r in t.layers if r.name == "matmul1")
+    assert row.backward_flops == 512

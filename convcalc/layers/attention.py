@@ -11,6 +11,7 @@ from typing import Any
 from convcalc import num
 from convcalc.errors import ShapeError, SpecError
 from convcalc.layers.base import (
+    ACT,
     ALL,
     LINEAR,
     MAP,
@@ -20,6 +21,7 @@ from convcalc.layers.base import (
     AxisRF,
     Costs,
     LayerKind,
+    Saved,
     Shape,
     phase_table,
     show_shape,
@@ -84,6 +86,14 @@ class MatMul(LayerKind):
 
     def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
         return LINEAR
+
+    saves_rule = "both inputs (each one's gradient is a product with the other)"
+
+    def backward_flops(
+        self, a: Args, xs: Sequence[Shape], y: Shape, c: Costs, grad_in: bool
+    ) -> Any:
+        # The gradient of each input is a product as large as the forward one.
+        return 2 * 2 * c.macs if grad_in else 0
 
     def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
         return ALL  # each output sums over a whole axis of both inputs
@@ -227,6 +237,31 @@ class Attention(LayerKind):
 
     def cost_class(self, a: Args, xs: Sequence[Shape]) -> str:
         return LINEAR
+
+    saves_rule = (
+        "its input, the q, k, v projection, the attention weights (the softmax output, one "
+        "per score), the weighted sum before the output projection and, without windows, q "
+        "and k scaled by PyTorch's math attention (measured on torchvision's ViT and Swin)"
+    )
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        # The projection keeps its input; q k^T and the weighted sum keep views of the
+        # q, k, v projection's output (with q scaled: Swin scales q alone, counted in the
+        # product; PyTorch's math attention scales q and k, two tensors more), the softmax
+        # its output, the output projection its input.
+        x = xs[0]
+        _, d = self._width(a, x)
+        positions, windows, tokens, _ = self._grid(a, x)
+        inner = a.heads * d
+        scores = windows * a.heads * tokens * tokens
+        extras = [
+            ("q, k, v", 3 * positions * inner, ACT),
+            ("attention weights", scores, ACT),
+            ("weighted sum", positions * inner, ACT),
+        ]
+        if a.window is None:
+            extras.append(("scaled q and k", 2 * positions * inner, ACT))
+        return Saved(inputs=(0,), extras=tuple(extras))
 
     def _whole(self, a: Args, x: Shape) -> bool:
         """Whether every output reads every position (no windows, or one window)."""

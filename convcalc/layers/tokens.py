@@ -17,12 +17,14 @@ from convcalc.layers.base import (
     LOST,
     MAP,
     MAX_RANK,
+    NOTHING_SAVED,
     SAME,
     Arg,
     Args,
     Costs,
     Free,
     LayerKind,
+    Saved,
     Shape,
     axis_of,
     show_shape,
@@ -137,6 +139,11 @@ class Parameter(LayerKind):
     def costs(self, a: Args, xs: Sequence[Shape], y: Shape) -> Costs:
         learned = num.prod(a.shape) if a.learned is None else a.learned
         return Costs(learned, 0, 0 if a.mode == "concat" else num.prod(y))
+
+    saves_rule = "its input when it multiplies (for the learned tensor's gradient); else nothing"
+
+    def saved(self, a: Args, xs: Sequence[Shape], y: Shape) -> Saved:
+        return Saved(inputs=(0,)) if a.mode == "multiply" else NOTHING_SAVED
 
     def positions(self, a: Args, xs: Sequence[Shape], y: Shape) -> str:
         x = xs[0]
