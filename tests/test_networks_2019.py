@@ -41,11 +41,14 @@ def output(rep: Report, prefix: str) -> tuple:
 # features.0 (stem), features.1 .. 7 (the seven stages) and features.8 (head): (C, H) each)
 EFFICIENTNET = [
     ("efficientnet_b0", 224, 5_288_548, 385_814_752, "0.386",
-     [(32, 112), (16, 112), (24, 56), (40, 28), (80, 14), (112, 14), (192, 7), (320, 7), (1280, 7)]),
+     [(32, 112), (16, 112), (24, 56), (40, 28), (80, 14), (112, 14), (192, 7), (320, 7),
+      (1280, 7)]),
     ("efficientnet_b1", 240, 7_794_184, 686_802_832, "0.687",
-     [(32, 120), (16, 120), (24, 60), (40, 30), (80, 15), (112, 15), (192, 8), (320, 8), (1280, 8)]),
+     [(32, 120), (16, 120), (24, 60), (40, 30), (80, 15), (112, 15), (192, 8), (320, 8),
+      (1280, 8)]),
     ("efficientnet_b2", 288, 9_109_994, 1_087_529_456, "1.088",
-     [(32, 144), (16, 144), (24, 72), (48, 36), (88, 18), (120, 18), (208, 9), (352, 9), (1408, 9)]),
+     [(32, 144), (16, 144), (24, 72), (48, 36), (88, 18), (120, 18), (208, 9), (352, 9),
+      (1408, 9)]),
     ("efficientnet_b3", 300, 12_233_232, 1_827_141_392, "1.827",
      [(40, 150), (24, 150), (32, 75), (48, 38), (96, 19), (136, 19), (232, 10), (384, 10),
       (1536, 10)]),
@@ -117,7 +120,8 @@ def test_mnasnet_depth_multipliers(
     assert f"{macs / 1e9:.3f}" == gflops
     sizes = [112, 56, 28, 14, 14, 7, 7]
     names = ["sep_pw"] + [f"stack.{r}" for r in range(6)]
-    assert [output(rep, n) for n in names] == [(w, s, s) for w, s in zip(widths, sizes)]
+    shapes = [(w, s, s) for w, s in zip(widths, sizes, strict=True)]
+    assert [output(rep, n) for n in names] == shapes
 
 
 # --- RegNet -----------------------------------------------------------------------------------
@@ -174,3 +178,55 @@ def test_regnet_400mf_files_block_by_block(name: str) -> None:
     blocks = REGNET_BLOCKS[name]
     shapes = [output(rep, f"trunk.{j}") for j in range(len(blocks))]
     assert shapes == [(c, h, h) for c, h in blocks]
+
+
+# --- the symbolic engine on the families -------------------------------------------------------
+
+
+def test_mnasnet_with_a_free_depth_multiplier_substitutes_to_torchvision() -> None:
+    # One formula in alpha (make_divisible stays a function of it) gives all four members.
+    from fractions import Fraction
+
+    from convcalc.symbolic.compile import compile_exprs
+
+    totals = api.analyze("mnasnet", free=("alpha",)).totals
+    fn = compile_exprs([totals.params, totals.macs], ["alpha"])
+    for name, params, macs, _, _ in MNASNET:
+        alpha = Fraction(name.removeprefix("mnasnet").replace("_", "."))
+        assert fn(alpha) == (params, macs), name
+
+
+@pytest.mark.parametrize(
+    ("name", "res", "others"),
+    [
+        ("efficientnet_b3", 300, (224, 301)),
+        ("regnet_y_400mf", 224, (193,)),
+    ],
+)
+def test_free_resolution_substitutes_to_the_concrete_analysis(
+    name: str, res: int, others: tuple
+) -> None:
+    # At the member's own resolution the formula gives torchvision's counts (the tables
+    # above); at others it equals the concrete analysis (floors of odd sizes included).
+    from convcalc.symbolic.compile import compile_exprs
+
+    totals = api.analyze(name, free=("res",)).totals
+    fn = compile_exprs([totals.params, totals.macs], ["res"])
+    expected = {row[0]: row[2:4] for row in EFFICIENTNET}
+    expected.update({row[0]: row[7:9] for row in REGNET})
+    assert fn(res) == expected[name]
+    for other in others:
+        concrete = report(name, res=str(other)).totals
+        assert fn(other) == (concrete.params, concrete.macs), other
+
+
+def test_regnet_widths_with_free_rule_parameters_are_refused() -> None:
+    # The width rule takes logarithms of wa and wm, which the symbolic engine does not carry.
+    from convcalc.errors import ConvcalcError
+
+    with pytest.raises(ConvcalcError) as info:
+        api.analyze("regnet_x_400mf", free=("wa",))
+    error = info.value
+    assert "log() needs a number, but its argument depends on a free parameter" in error.message
+    # Block 0's width is log(24 / 24) whatever wa is; block 1's, log((wa + 24) / 24), is not.
+    assert (error.file, error.line, error.layer) == ("lib/regnet", 24, "trunk.1.f")

@@ -238,3 +238,48 @@ def test_errors_in_the_base_name_the_base(tmp_path) -> None:
         api.analyze(path)
     assert "unknown name 'wdth'" in info.value.message
     assert (Path(info.value.file).name, info.value.line, info.value.layer) == ("base.yaml", 5, "a")
+
+
+# --- bad input through the command line: one message, file, line and layer, exit 1 ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        (
+            "input: [3, 8, 8]\n"
+            "layers:\n"
+            "  - {op: conv, out: 4, k: 1, name: a}\n"
+            "  - {op: concat, from: [a, m.*], name: cat}\n",
+            "bad.yaml:4: layer 'cat'",
+            "'from' names 'm.*', but no repeated layer or block named 'm' is defined",
+        ),
+        (
+            "params: {w: 0}\n"
+            "input: [3, 8, 8]\n"
+            "layers:\n"
+            "  - {op: conv, out: 'round(log2(w))', k: 1, name: a}\n",
+            "bad.yaml:4: layer 'a'",
+            "log() of 0: the argument must be positive",
+        ),
+        (
+            "input: [3, 8, 8]\n"
+            "defaults:\n"
+            "  conv: {k: 'dilation + 2', dilation: 'k - 2', out: 4}\n"
+            "layers:\n"
+            "  - {op: conv, name: a}\n",
+            "bad.yaml:3: layer 'a'",
+            "the defaults of 'conv' refer to each other in a loop: k -> dilation -> k",
+        ),
+    ],
+)
+def test_bad_schema_input_is_one_message(tmp_path, text: str, where: str, message: str) -> None:
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    (tmp_path / "bad.yaml").write_text(text)
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "bad.yaml")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert where in result.stderr and message in result.stderr, result.stderr

@@ -539,9 +539,9 @@ class Expander:
         if not scope.prefix and isinstance(given, YMap):
             self._check_top_c_in(given, list(given), start, shown)
         plan = []
-        for row in binding.table_rows(where, entry, scope.env, use):
+        for row in binding.table_rows(where, entry, scope.env, shown):
             env = {**scope.env, **row} if row else scope.env
-            args = binding.block_args(where, entry, block.args, env, row, self.globals, use)
+            args = binding.block_args(where, entry, block.args, env, row, self.globals, shown)
             plan.append((args, binding.repeat_count(where, entry, env, shown)))
         self.bounds.check_use(block, plan, scope.stack, len(self.graph.layers), entry, shown)
         out = start[0]
