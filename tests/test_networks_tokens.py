@@ -453,3 +453,24 @@ def test_concat_along_an_axis(run_yaml) -> None:
         "side": (8, 2, 6),
     }
     assert report.layer("side").rf is None and report.layer("maps").rf.size == (1, 1)
+
+
+def test_attention_head_width_output_and_bias(run_yaml) -> None:
+    # 6 tokens of width 8. Two heads of width 8 (inner width 16): q, k, v 8 x 48 + 48 = 432,
+    # output 16 x 8 + 8 = 136: 568 params; MACs 6*8*48 = 2,304 + 2 * (2*36 scores) * 8 =
+    # 1,152 + 6*16*8 = 768: 4,224. Without biases (nn.MultiheadAttention(8, 2, bias=False):
+    # 4 x 64 = 256 params). To 4 outputs: 3 x 64 + 24 + 8 x 4 + 4 = 252 params, (6, 4).
+    report = run_yaml(
+        """
+        input: [8, 1, 6]
+        layers:
+          - {op: to_tokens, name: t}
+          - {op: attention, heads: 2, head_dim: 8, name: wide}
+          - {op: attention, heads: 2, bias: false, from: t, name: plain}
+          - {op: attention, heads: 2, out: 4, from: t, name: narrow}
+        """
+    )
+    wide, plain, narrow = (report.layer(n) for n in ("wide", "plain", "narrow"))
+    assert (wide.params, wide.macs) == (568, 4224)
+    assert plain.params == 256
+    assert (narrow.params, narrow.output_shape) == (252, (6, 4))
