@@ -28,13 +28,14 @@ from convcalc.layers.base import ACT, MATMUL_CLASSES, SAVED_WIDTH
 from convcalc.report import Report, jsonable
 
 #: fp32 values of optimizer state per parameter (PyTorch's: a momentum buffer; Adam's two
-#: moment estimates), and the parameter-sized temporaries its step allocates (the
-#: multi-tensor Adam's denominator).
+#: moment estimates), and the temporaries its step allocates, in tensors the size of the
+#: largest layer's parameters: PyTorch's per-tensor Adam makes sqrt(v) and its quotient
+#: before adding eps in place (measured: twice the largest weight above the gradients).
 OPTIMIZERS: dict[str, tuple[int, int]] = {
     "sgd": (0, 0),
     "momentum": (1, 0),
-    "adam": (2, 1),
-    "adamw": (2, 1),
+    "adam": (2, 2),
+    "adamw": (2, 2),
 }
 #: FLOPs per parameter of one optimizer step: SGD p -= lr g (2); momentum b = m b + g,
 #: p -= lr b (4); Adam m = b1 m + (1 - b1) g (3), v = b2 v + (1 - b2) g^2 (4),
@@ -280,6 +281,7 @@ def training(
     recompute: Any = 0
     rows: list[TrainingLayer] = []
     params_total = 0
+    largest = 0  # the most parameters one layer has
     buffers_total: Any = 0
     backward_total: Any = 0
     owned_saved: list[Any] = [0] * count  # per-sample bytes each layer is charged with
@@ -326,6 +328,7 @@ def training(
         backward_total += backward
         p = num.as_int(costs.params * layer.weight, "params")
         params_total += p
+        largest = max(largest, p)
         buffers_total += kind.buffers(args, xs, layer.shape) * layer.weight
         grad_of[i] = p * 4
         line.add(back(i), line.end, p * 4, 0)  # weight gradients, fp32, to the step's end
@@ -361,7 +364,7 @@ def training(
     buffer_bytes = num.as_int(buffers_total, "buffers") * 4
     line.add(0, line.end, weight_bytes + params_total * weight_copy + buffer_bytes, 0)
     line.add(0, line.end, params_total * 4 * states, 0)
-    line.add(line.end, line.end, params_total * 4 * temporaries, 0)
+    line.add(line.end, line.end, largest * 4 * temporaries, 0)
 
     totals = line.totals()
     lines = _envelope(totals)

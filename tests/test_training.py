@@ -388,3 +388,12 @@ def test_what_attention_keeps(tmp_path: Path) -> None:
     # at 2 FLOPs: 512.
     row = next(r for r in t.layers if r.name == "matmul1")
     assert row.backward_flops == 512
+
+
+def test_adam_peaks_in_its_step_on_a_small_network(tmp_path: Path) -> None:
+    t = _train(_write(tmp_path, SMALL), optimizer="adam")
+    # In the step: weights 3,064, buffers 32, two moments 6,128, the input 768, all weight
+    # gradients 3,064 and two temporaries the size of the largest layer's parameters (fc,
+    # 650 values: 2 x 2,600): 18,256 B, above relu's backward (10,592 + 6,128 = 16,720).
+    assert t.peak_bytes == 18_256
+    assert t.peak_phase == "optimizer step"
