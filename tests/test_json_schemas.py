@@ -91,6 +91,8 @@ CASES = [
     ("analysis.json", ["analyze", "xception"]),  # with warnings as diagnostics
     ("analysis.json", ["analyze", "resnet50", "--device", "gpu-t4"]),
     ("analysis.json", ["analyze", "blocks/conv_depthwise_separable", "--symbolic"]),
+    ("analysis.json", ["analyze", "resnet18", "--batch", "4", "--train", "--checkpoint", "2"]),
+    ("analysis.json", ["analyze", "resnet18", "--train", "--device", "gpu-v100", "--max-batch"]),
     ("comparison.json", ["compare", "vgg16", "mobilenet"]),
     ("comparison.json", ["compare", "blocks/conv_standard", "blocks/conv_depthwise_separable"]),
     ("validation.json", ["validate", "blocks/hdc_2_2_2"]),

@@ -461,6 +461,16 @@ def summary_rows(est: DeviceEstimate) -> list[tuple[str, str]]:
                 f"{shares['overhead']:.0%}",
             )
         )
+    if est.step_time_s:
+        rows.append(
+            (
+                "training step",
+                f"{seconds(est.step_time_s)}, {count(est.batch / est.step_time_s)} images/s "
+                "(an estimate from the inference calibration: docs/training.md)",
+            )
+        )
+    if est.max_batch is not None:
+        rows.append(("largest batch that fits", f"{est.max_batch:,}"))
     return rows
 
 
