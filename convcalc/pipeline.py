@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from convcalc import context, schema, suggest
+from convcalc import context, frontends, schema, suggest
 from convcalc.errors import LimitError, SpecError, UsageError
 from convcalc.graph import Graph
 from convcalc.layers.base import Shape, check_dim
@@ -43,11 +43,16 @@ def load(
     free: Iterable[str] = (),
     symbolic: bool = False,
 ) -> Graph:
-    """Read, validate and expand an architecture (a path or a bundled name).
+    """Read, validate and expand an architecture (a path or a bundled name): a model file
+    a reader of :mod:`convcalc.frontends` claims, else convcalc's own YAML.
 
     ``free`` params stay symbols even if they have defaults; ``symbolic`` also frees every
     param that has no default."""
     overrides = {k: param_value(k, v) for k, v in (params or {}).items()}
+    reader = frontends.reader_for(arch)
+    if reader is not None:
+        module = reader.load_module()
+        return module.load(Path(arch), overrides, input_shape, tuple(free), symbolic)
     try:
         return schema.load(arch, overrides, input_shape, tuple(free), symbolic)
     except SpecError as err:
@@ -58,6 +63,9 @@ def load(
 
 def declared_params(arch: str | Path) -> list[str]:
     """The names an architecture accepts in ``--set`` (its ``params``)."""
+    reader = frontends.reader_for(arch)
+    if reader is not None:
+        return reader.load_module().declared_params(Path(arch))
     return schema.declared_params(arch)
 
 
