@@ -18,6 +18,7 @@ Each is imported only when a file of its kind is read, so an optional dependency
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,27 @@ class Reader:
         return importlib.import_module(f"convcalc.frontends.{self.module}")
 
 
+def _ultralytics_yaml(head: bytes) -> bool:
+    """An Ultralytics model YAML: top-level backbone and head lists, no convcalc key."""
+    return (
+        re.search(rb"(?m)^backbone\s*:", head) is not None
+        and re.search(rb"(?m)^head\s*:", head) is not None
+        and re.search(rb"(?m)^convcalc\s*:", head) is None
+    )
+
+
+def _keras_json(head: bytes) -> bool:
+    """Keras' model.to_json(): an object with a class_name and a config."""
+    return b'"class_name"' in head and b'"config"' in head
+
+
 #: The readers, in the order they are tried. A file no reader claims is convcalc YAML.
-READERS: tuple[Reader, ...] = ()
+READERS: tuple[Reader, ...] = (
+    Reader("ultralytics", "ultralytics", (".yaml", ".yml"), _ultralytics_yaml),
+    Reader("onnx", "onnx_file", (".onnx",)),
+    Reader("keras", "keras_json", (".json",), _keras_json),
+    Reader("caffe", "caffe_prototxt", (".prototxt",)),
+)
 
 
 def reader_for(arch: str | Path) -> Reader | None:
