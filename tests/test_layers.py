@@ -372,6 +372,38 @@ def test_every_kind_states_its_facts(op: str, tmp_path) -> None:
         assert not arg.symbols or len(arg.symbols) == width, f"{op}.{name}"
 
 
+# How each kind's output positions read its input's on its example (receptive fields,
+# docs/conventions.md): "map" through its window (every map-to-map example unless listed),
+# "same" positions, "all" of them, or "lost" (not followed: a vector, a layout change).
+POSITIONS = {
+    "linear": "lost",  # on a vector
+    "flatten": "lost",
+    "reshape": "lost",
+    "dropout": "lost",  # its example is a vector
+    "softmax": "lost",
+    "to_tokens": "same",  # token p is map position p
+    "to_map": "same",
+    "parameter": "same",  # the class token joins the tokens; each keeps its field
+    "chunk": "same",
+    "transpose": "lost",  # tokens (N, C) become (C, N)
+    "permute": "lost",
+    "matmul": "all",
+    "attention": "all",  # no windows: every token reads every token
+}
+
+
+@pytest.mark.parametrize("op", sorted(KINDS))
+def test_every_kind_says_how_its_positions_read_the_input(op: str, tmp_path) -> None:
+    from convcalc import api
+
+    path = tmp_path / "net.yaml"
+    path.write_text(_example(op))
+    graph = api.load(path)
+    layer = next(x for x in graph.layers if x.name == "x")
+    xs = [graph.shapes[s] for s in layer.inputs]
+    assert layer.kind.positions(layer.args, xs, layer.shape) == POSITIONS.get(op, "map")
+
+
 def test_cost_class_of_convs() -> None:
     """A dense k x k conv, a 1x1 conv and a grouped conv are three device classes."""
     conv = REGISTRY["conv"]
