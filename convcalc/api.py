@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from convcalc.compare import compare
+    from convcalc.convert import convert
     from convcalc.devices.estimate import estimate_on as estimate
     from convcalc.explain import explain
     from convcalc.pipeline import ArchInfo, analyze, declared_params, list_architectures, load
@@ -38,6 +39,7 @@ _EXPORTS = {
     "Value": ("convcalc.values", "Value"),
     "analyze": ("convcalc.pipeline", "analyze"),
     "compare": ("convcalc.compare", "compare"),
+    "convert": ("convcalc.convert", "convert"),
     "declared_params": ("convcalc.pipeline", "declared_params"),
     "estimate": ("convcalc.devices.estimate", "estimate_on"),
     "explain": ("convcalc.explain", "explain"),
@@ -58,6 +60,7 @@ __all__ = [
     "Value",
     "analyze",
     "compare",
+    "convert",
     "declared_params",
     "estimate",
     "explain",

@@ -634,6 +634,34 @@ def _review(
     )
 
 
+@app.command()
+def convert(
+    arch: Arch,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="The YAML file to write (default: standard output)."),
+    ] = None,
+    alpha: Alpha = None,
+    rho: Rho = None,
+    sets: Sets = None,
+    input: Input = None,
+    debug: Debug = False,
+) -> None:
+    """Write any file convcalc reads as an editable convcalc YAML that analyses the same."""
+
+    def body() -> None:
+        from convcalc import api
+
+        shape = api.parse_shape(input) if input else None
+        text = api.convert(api.load(arch, _params(alpha, rho, sets), shape))
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            _write(output, text)
+
+    _guard(debug, body)
+
+
 def _write(path: str, data: str | None = None, fig: Any = None) -> None:
     from convcalc.errors import InputFileError
 

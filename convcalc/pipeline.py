@@ -289,6 +289,12 @@ def _budgets(fn: str, name: str, value: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
+def _graph(fn: str, name: str, value: Any) -> Graph:
+    if not isinstance(value, Graph):
+        raise _fail(fn, name, "a Graph (from load)", value)
+    return value
+
+
 def _report(fn: str, name: str, value: Any) -> Report:
     if not isinstance(value, Report):
         raise _fail(fn, name, "a Report (from analyze)", value)
@@ -324,6 +330,7 @@ _CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "warnings": _flag,
     "progress": _callable,
     "report": _report,
+    "graph": _graph,
     "batch": _count,
     "max_batch": _flag,
     "checkpoint": _count,
