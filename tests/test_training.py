@@ -397,3 +397,45 @@ def test_adam_peaks_in_its_step_on_a_small_network(tmp_path: Path) -> None:
     # 650 values: 2 x 2,600): 18,256 B, above relu's backward (10,592 + 6,128 = 16,720).
     assert t.peak_bytes == 18_256
     assert t.peak_phase == "optimizer step"
+
+
+@pytest.mark.parametrize(
+    ("layer", "kept"),
+    [
+        # Each after a conv 2->4 k1 on 4x4 (its output: 64 values, 256 B fp32) that nothing
+        # else keeps; the layer's output is the network's output.
+        ("{op: upsample, scale: 2}", 0),  # nearest: only sizes
+        ("{op: adaptive_avgpool, size: 1}", 0),  # a mean
+        ("{op: adaptive_avgpool, size: 2}", 256),  # its input
+        ("{op: global_avgpool}", 0),
+        ("{op: global_maxpool}", 256 + 4 * 8),  # its input and 4 int64 indices
+        ("{op: avgpool, k: 2}", 256),
+        ("{op: maxpool, k: 2}", 256 + 16 * 8),  # its input and 4 x 2 x 2 int64 indices
+        ("{op: softmax}", 256),  # its output, 64 values
+        ("{op: lrn, size: 3}", 256 + 3 * 256),  # its input and three tensors its size
+        ("{op: instancenorm}", 256 + 2 * 4 * 4),  # its input, mean and 1/std per channel
+        ("{op: dwconv, k: 3, padding: 1}", 256),
+        ("{op: deconv, out: 2, k: 2, stride: 2}", 256),
+        ("{op: prelu}", 256),
+        ("{op: scale, factor: 0.5}", 0),  # a constant factor: its gradient needs nothing
+        ("{op: drop_path, p: 0.1}", 4),  # one keep factor per sample
+        ("{op: dropout, p: 0.1}", 256),  # a mask the size of its input
+        ("{op: crop, size: 2}", 0),
+        ("{op: pad, padding: 1}", 0),
+        ("{op: channel_shuffle, groups: 2}", 0),
+        ("{op: identity}", 0),
+    ],
+)
+def test_what_each_kind_keeps(tmp_path: Path, layer: str, kept: int) -> None:
+    path = _write(
+        tmp_path,
+        f"""
+        convcalc: 1
+        name: one
+        input: [2, 4, 4]
+        layers:
+          - {{op: conv, out: 4, k: 1, bias: false}}
+          - {layer}
+        """,
+    )
+    assert _train(path).saved_bytes == kept
