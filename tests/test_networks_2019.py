@@ -1,5 +1,6 @@
 """Networks of 2019 and after against torchvision 0.28: EfficientNet B0-B7 (one family file),
-EfficientNetV2-S, MNASNet at its four depth multipliers, RegNet X and Y from the width rule.
+EfficientNetV2-S, MNASNet at its four depth multipliers, RegNet X and Y from the width rule,
+ConvNeXt T, S, B and L; and U-Net and YOLOv8n against plain-PyTorch builds.
 
 Where the numbers come from:
 
@@ -10,7 +11,8 @@ Where the numbers come from:
   linear multiply-add) on one image of the size given, the model in eval mode; each agrees
   with torchvision's documented ``meta["_ops"]`` (GFLOPS, 3 decimals), written beside it;
 - shapes: the same runs, forward hooks on the stages (``features.N`` of EfficientNet,
-  ``layers.N`` of MNASNet, every ``trunk_output.blockK.blockK-j`` of RegNet).
+  ``layers.N`` of MNASNet, every ``trunk_output.blockK.blockK-j`` of RegNet, ``features.N``
+  of ConvNeXt).
 """
 
 from __future__ import annotations
@@ -180,6 +182,84 @@ def test_regnet_400mf_files_block_by_block(name: str) -> None:
     assert shapes == [(c, h, h) for c, h in blocks]
 
 
+# --- ConvNeXt ---------------------------------------------------------------------------------
+
+# (--set values of convnext, num_params, FlopCounterMode MACs, torchvision GFLOPS)
+CONVNEXT = [
+    ("convnext_tiny", {}, 28_589_128, 4_455_531_264, "4.456"),
+    ("convnext_small", {"depth3": "27"}, 50_223_688, 8_683_712_256, "8.684"),
+    ("convnext_base", {"width": "128", "depth3": "27"}, 88_591_464, 15_354_729_472, "15.355"),
+    ("convnext_large", {"width": "192", "depth3": "27"}, 197_767_336, 34_361_433_600, "34.361"),
+]
+
+
+@pytest.mark.parametrize(("name", "values", "params", "macs", "gflops"), CONVNEXT)
+def test_convnext_members(name: str, values: dict, params: int, macs: int, gflops: str) -> None:
+    rep = report("convnext", **values)
+    assert rep.totals.params == params
+    assert rep.totals.macs == macs
+    assert f"{macs / 1e9:.3f}" == gflops
+
+
+def test_convnext_tiny_file_and_its_stages() -> None:
+    rep = report("convnext_tiny")
+    assert (rep.totals.params, rep.totals.macs) == CONVNEXT[0][2:4]
+    # features.0 (stem) .. features.7: stages at 56, 28, 14 and 7, downsamplings between.
+    names = ["stem_norm", "stages.0", "stages.1.down", "stages.1", "stages.2.down", "stages.2",
+             "stages.3.down", "stages.3"]  # fmt: skip
+    shapes = [(96, 56), (96, 56), (192, 28), (192, 28), (384, 14), (384, 14), (768, 7), (768, 7)]
+    assert [output(rep, n) for n in names] == [(c, h, h) for c, h in shapes]
+    # One block's layer scale is C = 96 learned values, its linears 96 x 384 (+ 384) and
+    # 384 x 96 (+ 96) at each of the 56 x 56 positions (torchvision's CNBlock).
+    rows = {r.name: r for r in rep.layers}
+    assert rows["stages.0.block.0.layer_scale"].params == 96
+    assert rows["stages.0.block.0.pwconv1"].params == 96 * 384 + 384
+    assert rows["stages.0.block.0.pwconv2"].macs == 384 * 96 * 56 * 56
+    assert output(rep, "classifier") == (1000,)
+
+
+# --- U-Net and YOLOv8n against plain-PyTorch builds ---------------------------------------------
+
+# Both were also written in plain PyTorch 2.13 (CPU) from the same descriptions as the
+# bundled files (Ronneberger et al. 2015, Figure 1; YOLOv8's Conv, C2f, SPPF, neck and
+# Detect head with its DFL), outside the project, and measured as the torchvision models
+# above: params = sum(p.numel()), MACs = FlopCounterMode / 2, shapes by the forward pass.
+
+
+def test_unet_against_a_pytorch_build() -> None:
+    rep = report("unet")
+    assert rep.totals.params == 31_030_658
+    assert rep.totals.macs == 150_428_424_448
+    shapes = {
+        "enc1": (64, 568), "enc2": (128, 280), "enc3": (256, 136), "enc4": (512, 64),
+        "bottom": (1024, 28), "up4": (512, 56), "dec4": (512, 52), "up3": (256, 104),
+        "dec3": (256, 100), "up2": (128, 200), "dec2": (128, 196), "up1": (64, 392),
+        "dec1": (64, 388), "head": (2, 388),
+    }  # fmt: skip
+    assert {n: output(rep, n) for n in shapes} == {n: (c, h, h) for n, (c, h) in shapes.items()}
+    assert rep.input == (1, 572, 572)
+
+
+def test_yolov8n_against_a_pytorch_build() -> None:
+    # 3,157,200 params of which 16 are the DFL's fixed 1x1 conv (the build's trainable
+    # ones: 3,157,184); its MACs 4,371,993,600 include the DFL's 16 x 4 x 8,400 = 537,600.
+    rep = report("yolov8n")
+    assert rep.totals.params == 3_157_200
+    assert rep.totals.macs == 4_371_993_600
+    shapes = {
+        "c2f2": (32, 160, 160), "c2f3": (64, 80, 80), "c2f4": (128, 40, 40),
+        "c2f5": (256, 20, 20), "sppf": (256, 20, 20), "td4": (128, 40, 40),
+        "out3": (64, 80, 80), "out4": (128, 40, 40), "out5": (256, 20, 20),
+        "anchors": (144, 8400), "dist": (4, 8400), "scores": (80, 8400),
+    }  # fmt: skip
+    assert {n: output(rep, n) for n in shapes} == shapes
+    rows = {r.name: r for r in rep.layers}
+    assert (rows["dfl"].params, rows["dfl"].macs) == (16, 537_600)
+    # C2f's concat of cv1 (c2) and every bottleneck (c2 / 2 each): 64 + 2 x 32 = 128 in
+    # c2f3 (n = 2), 32 + 16 = 48 in c2f2 (n = 1).
+    assert output(rep, "c2f3.cat") == (128, 80, 80) and output(rep, "c2f2.cat") == (48, 160, 160)
+
+
 # --- the symbolic engine on the families -------------------------------------------------------
 
 
@@ -218,6 +298,16 @@ def test_free_resolution_substitutes_to_the_concrete_analysis(
     for other in others:
         concrete = report(name, res=str(other)).totals
         assert fn(other) == (concrete.params, concrete.macs), other
+
+
+def test_convnext_with_a_free_width_substitutes_to_torchvision() -> None:
+    # One formula in C for the 27-block members: small (96), base (128), large (192).
+    from convcalc.symbolic.compile import compile_exprs
+
+    totals = api.analyze("convnext", {"depth3": "27"}, free=("width",)).totals
+    fn = compile_exprs([totals.params, totals.macs], ["width"])
+    for name, values, params, macs, _ in CONVNEXT[1:]:
+        assert fn(int(values.get("width", "96"))) == (params, macs), name
 
 
 def test_regnet_widths_with_free_rule_parameters_are_refused() -> None:
