@@ -117,6 +117,7 @@ def analyze(
     with context.run(smooth=smooth):
         graph = load(arch, params, input_shape, free, symbolic)
         report = run(graph, dtype, size)
+        report.buffers = buffers(graph)
         if train:
             from convcalc.training import training
 
@@ -133,6 +134,18 @@ def analyze(
             cite = f" [{d.reference}]" if d.reference else ""
             report.warnings.append(f"{where}{d.message}{cite}")
     return report
+
+
+def buffers(graph: Graph) -> Any:
+    """The values a network keeps that are not trained (batch norm's running statistics),
+    each layer's kind asked (:meth:`~convcalc.layers.base.LayerKind.buffers`)."""
+    total: Any = 0
+    for layer in graph.layers:
+        xs = [graph.shapes[s] for s in layer.inputs]
+        n = layer.kind.buffers(layer.args, xs, layer.shape)
+        if n:
+            total += n * layer.weight
+    return total
 
 
 @dataclass(frozen=True)

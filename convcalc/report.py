@@ -71,6 +71,9 @@ class Report:
     diagnostics: list[Any] = field(default_factory=list)
     batch: Any = 1  # samples per run: every count but the parameters is for all of them
     training: Any = None  # a convcalc.training.Training when a training step was asked for
+    # Values kept that are not trained (batch norm's running mean and variance), whatever
+    # the batch: Keras' non-trainable params; every param above is trainable.
+    buffers: Any = 0
 
     def layer(self, name: str) -> LayerRow:
         """The row of the layer called ``name``."""

@@ -450,3 +450,25 @@ def test_analysis_warnings_get_codes_layers_and_lines() -> None:
     assert (found[0].layer, found[0].line) == (first.name, first.line)
     assert found[3].layer is None and found[3].message == "not a layer: something else"
     assert all(d.severity == "warning" for d in found)
+
+
+# Running mean and variance per network, measured with torchvision 0.28:
+# sum(b.numel() for n, b in model.named_buffers() if "running" in n). PyTorch's one
+# num_batches_tracked counter per batch norm (53 in resnet50) is not counted.
+TORCHVISION_RUNNING_STATS = {"resnet50": 53_120, "mobilenet_v2": 34_112, "resnet18": 9_600}
+
+
+@pytest.mark.parametrize("name", list(TORCHVISION_RUNNING_STATS))
+def test_buffers_are_shown_apart_from_the_trainable_params(name: str) -> None:
+    doc = json.loads(CliRunner().invoke(app, ["analyze", name, "-f", "json"]).stdout)
+    assert doc["totals"]["buffers"] == TORCHVISION_RUNNING_STATS[name]
+    text = CliRunner().invoke(app, ["analyze", name]).stdout
+    row = next(r for r in cells_of(text) if r[0] == "buffers (not trained)")
+    assert row[1] == f"{TORCHVISION_RUNNING_STATS[name]:,}"
+
+
+def test_a_network_without_batch_norm_has_no_buffer_row() -> None:
+    text = CliRunner().invoke(app, ["analyze", "vgg16"]).stdout  # torchvision's vgg16: no BN
+    assert "buffers" not in text
+    doc = json.loads(CliRunner().invoke(app, ["analyze", "vgg16", "-f", "json"]).stdout)
+    assert doc["totals"]["buffers"] == 0

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from convcalc.render import rows as cells
+from convcalc.report import jsonable
 
 if TYPE_CHECKING:
     from convcalc.api import ArchInfo
@@ -42,6 +43,7 @@ def report(
     hint, reference)."""
     doc = report.to_json()
     doc["totals"]["peak_layer"] = report.totals.peak_layer  # where the peak occurs
+    doc["totals"]["buffers"] = jsonable(report.buffers)  # not trained: running statistics
     doc["diagnostics"] = _diagnostics(report)
     if estimate is not None:
         doc["device"] = estimate.to_json()
@@ -73,6 +75,7 @@ def comparison(
     doc["exact_ratios"] = [{m: fraction_text(v) for m, v in row.items()} for row in result.ratios]
     for item, r in zip(doc["items"], result.reports, strict=True):
         item["totals"]["peak_layer"] = r.totals.peak_layer
+        item["totals"]["buffers"] = jsonable(r.buffers)
         item["diagnostics"] = _diagnostics(r)
     for item, est in zip(doc["items"], estimates, strict=False):
         item["device"] = est.to_json()

@@ -76,6 +76,11 @@ def totals_rows(report: Report) -> list[tuple[str, str, str]]:
     t = report.totals
     rows = [
         ("params", exact(t.params), human(t.params)),
+        *(
+            [("buffers (not trained)", exact(report.buffers), human(report.buffers))]
+            if not num.is_concrete(report.buffers) or report.buffers
+            else []
+        ),
         ("MACs", exact(t.macs), human(t.macs)),
         ("FLOPs", exact(t.flops), human(t.flops)),
         ("param memory", exact(t.param_bytes), human_bytes(t.param_bytes)),
