@@ -113,6 +113,22 @@ def compose_axis(size: Any, jump: Any, start: Any, t: AxisRF) -> tuple[Any, Any,
     return size + (t.kernel - 1) * jump, jump * t.stride, start - t.pad * jump
 
 
+def _keeps(t: tuple[AxisRF, AxisRF]) -> bool:
+    """Whether a uniform transform leaves every field as it is (kernel 1, stride 1, no
+    padding on both axes): r + 0 j, j 1, start - 0 j."""
+    return all(a.kernel == 1 and a.stride == 1 and a.pad == 0 for a in t)
+
+
+def _plain(rf: RF) -> bool:
+    """Whether a field is its size, jump and start alone (what the uniform rule returns)."""
+    return (
+        rf.min_size is None
+        and rf.period == (1, 1)
+        and rf.phases == ((), ())
+        and rf.bound == (False, False)
+    )
+
+
 def compose(
     rf: RF,
     t: tuple[AxisRF, AxisRF],
@@ -124,6 +140,8 @@ def compose(
     an axis None when it cannot be tabulated); ``extent`` is the output's (H, W), which
     says which phases exist. Raises :class:`Untracked`."""
     if phases is None and rf.uniform:
+        if _keeps(t) and _plain(rf):
+            return rf  # each position read alone (a norm, an activation): the same field
         axes = [compose_axis(rf.size[a], rf.jump[a], rf.start[a], t[a]) for a in (0, 1)]
         return RF((axes[0][0], axes[1][0]), (axes[0][1], axes[1][1]), (axes[0][2], axes[1][2]))
     states: list[Any] = []
