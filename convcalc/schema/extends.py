@@ -69,7 +69,9 @@ def resolve(
             raise where.error(f"'extends' cycle: {ref!r} extends this file again", doc, "extends")
         file = loader.display_name(target)
         thin = doc
-        doc = loader.load_yaml(loader.read_text(target, file), file)
+        # As an import's, the base's YAML errors quote none of it (it may be any file
+        # beside the thin one): the line locates the problem.
+        doc = loader.load_yaml(loader.read_text(target, file), file, quote=False)
         path = target
         _check_declared(where, thin, doc, file)
     return doc, file, path, merged, shown
