@@ -59,6 +59,9 @@ BINARY = ("Add", "Sub", "Mul", "Div")
 
 _PARAM_ADD, _PARAM_MULTIPLY, _PARAM_CONCAT = Parameter.args["mode"].choices
 _NEAREST, _BILINEAR = Upsample.args["mode"].choices
+_SCALE, _SIZE, _MODE = Upsample.args
+#: ONNX Resize's modes (capitalised) read, as upsample's.
+_RESIZE_MODES = {"Nearest": _NEAREST, "Linear": _BILINEAR}
 
 
 def _snake(name: str) -> str:
@@ -744,7 +747,7 @@ class Reader:
                 self._fresh(v)
         else:  # a scale or shift counted already: each its own layer, as the affine's parts
             for value, mode, part in zip(
-                learned, (_PARAM_MULTIPLY, _PARAM_ADD), ("scale", "shift"), strict=False
+                learned, (_PARAM_MULTIPLY, _PARAM_ADD), ("gamma", "beta"), strict=False
             ):
                 if self._fresh(value):
                     assert isinstance(value, Const)
@@ -803,20 +806,20 @@ class Reader:
     def _op_Resize(self, node: Any, xs: list, attrs: dict) -> None:
         act, x = self._map(xs[0])
         mode = attrs.get("mode", "nearest")
-        if mode not in ("nearest", "linear"):
+        if mode.capitalize() not in _RESIZE_MODES:
             raise SpecError(f"Resize mode {mode!r} is not read (nearest and linear are)")
         scales = xs[2] if len(xs) > 2 and isinstance(xs[2], Const) else None
         sizes = xs[3] if len(xs) > 3 and isinstance(xs[3], Const) else None
         if node.op_type == "Upsample":
             scales = xs[1] if len(xs) > 1 else None
-        values: dict[str, Any] = {"mode": _BILINEAR if mode == "linear" else _NEAREST}
+        values: dict[str, Any] = {_MODE: _RESIZE_MODES[mode.capitalize()]}
         if sizes is not None and sizes.data:
-            values["size"] = tuple(sizes.values("the sizes")[2:])
+            values[_SIZE] = tuple(sizes.values("the sizes")[2:])
         elif scales is not None and scales.data:
             sh, sw = scales.values("the scales")[2:]
             if sh != int(sh) or sw != int(sw):
                 raise SpecError(f"Resize by scales {sh}, {sw} is read for whole scales only")
-            values["scale"] = (int(sh), int(sw))
+            values[_SCALE] = (int(sh), int(sw))
         else:
             raise SpecError("Resize needs constant scales or sizes")
         self._out(node, self._layer(node, REGISTRY[Upsample.op], [x], values), act)

@@ -1,0 +1,299 @@
+"""The ONNX reader on small graphs built here with ``onnx.helper``, every expected number by
+hand. The tests that build files skip when the onnx package (``convcalc[onnx]``) is not
+installed; the one that checks the message given without it always runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc import api, frontends
+from convcalc.cli import app
+from convcalc.errors import ExitCode, SpecError, UsageError
+from convcalc.frontends import onnx_tensors
+
+FLOAT, INT64 = 1, 7  # TensorProto's FLOAT and INT64
+
+
+@pytest.fixture
+def oh() -> Any:
+    """onnx.helper, or a skip when onnx is not installed."""
+    return pytest.importorskip("onnx.helper")
+
+
+def weight(oh: Any, name: str, dims: list[int], value: float = 0.5) -> Any:
+    return oh.make_tensor(name, FLOAT, dims, [value] * _prod(dims))
+
+
+def ints(oh: Any, name: str, values: list[int]) -> Any:
+    return oh.make_tensor(name, INT64, [len(values)], values)
+
+
+def _prod(dims: list[int]) -> int:
+    out = 1
+    for d in dims:
+        out *= d
+    return out
+
+
+def save(
+    oh: Any,
+    tmp_path: Path,
+    nodes: list[Any],
+    shape: list[Any],
+    inits: list[Any] = (),  # type: ignore[assignment]
+    name: str = "net",
+    opset: int = 17,
+) -> Path:
+    """A model of one float input ``x`` of ``shape`` and the last node's first output."""
+    graph = oh.make_graph(
+        nodes,
+        name,
+        [oh.make_tensor_value_info("x", FLOAT, shape)],
+        [oh.make_tensor_value_info(nodes[-1].output[0], FLOAT, None)],
+        list(inits),
+    )
+    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset)])
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def small_cnn(oh: Any, tmp_path: Path, shape: list[Any] | None = None) -> Path:
+    """Conv 3->8 3x3 pad 1 (bias), Relu, MaxPool 2, GlobalAveragePool, Flatten, Gemm 8->10."""
+    nodes = [
+        oh.make_node("Conv", ["x", "w", "b"], ["c"], "conv", kernel_shape=[3, 3], pads=[1] * 4),
+        oh.make_node("Relu", ["c"], ["r"], "relu"),
+        oh.make_node("MaxPool", ["r"], ["p"], "pool", kernel_shape=[2, 2], strides=[2, 2]),
+        oh.make_node("GlobalAveragePool", ["p"], ["g"], "gap"),
+        oh.make_node("Flatten", ["g"], ["f"], "flat", axis=1),
+        oh.make_node("Gemm", ["f", "fw", "fb"], ["y"], "fc", transB=1),
+    ]
+    inits = [
+        weight(oh, "w", [8, 3, 3, 3]),
+        weight(oh, "b", [8]),
+        weight(oh, "fw", [10, 8]),
+        weight(oh, "fb", [10]),
+    ]
+    return save(oh, tmp_path, nodes, shape or [1, 3, 32, 32], inits)
+
+
+def test_the_reader_claims_onnx_files(oh: Any, tmp_path: Path) -> None:
+    reader = frontends.reader_for(small_cnn(oh, tmp_path))
+    assert reader is not None and reader.module == "onnx_file"
+
+
+def test_a_small_cnn(oh: Any, tmp_path: Path) -> None:
+    r = api.analyze(small_cnn(oh, tmp_path))
+    by = {row.name: row for row in r.layers}
+    assert r.input == (3, 32, 32)  # one sample: the batch axis dropped
+    assert by["conv"].output_shape == (8, 32, 32)
+    # conv: 8 x 3 x 3 x 3 = 216 weights + 8 biases; MACs 32 x 32 x 8 x 27 = 221,184
+    assert (by["conv"].params, by["conv"].macs) == (224, 221_184)
+    assert by["pool"].output_shape == (8, 16, 16)
+    assert by["gap"].output_shape == (8, 1, 1)
+    # fc reads the flattened vector of 8: 10 x 8 = 80 weights + 10 biases, 80 MACs
+    assert (by["fc"].output_shape, by["fc"].params, by["fc"].macs) == ((10,), 90, 80)
+    assert (r.totals.params, r.totals.macs) == (224 + 90, 221_184 + 80)
+
+
+def test_named_sizes_set_or_left_free(oh: Any, tmp_path: Path) -> None:
+    path = small_cnn(oh, tmp_path, ["batch", 3, "height", "width"])
+    assert api.declared_params(path) == ["batch", "height", "width"]
+    r = api.analyze(path, {"height": 64, "width": 48})
+    # conv MACs: 64 x 48 positions x 8 outputs x 27 taps = 663,552
+    assert r.layers[0].macs == 663_552
+    free = api.analyze(path, {"width": 48})
+    assert str(free.layers[0].macs) == "10368*height"  # 48 x 8 x 27 per row
+    with pytest.raises(UsageError) as err:
+        api.analyze(path, {"batch": 8, "height": 64, "width": 48})
+    assert "batch axis" in err.value.message and "--batch 8" in (err.value.hint or "")
+    with pytest.raises(UsageError) as unknown:
+        api.analyze(path, {"depth": 3})
+    assert "no size of that name" in unknown.value.message
+
+
+def test_the_shape_chain_of_a_reshape_is_folded(oh: Any, tmp_path: Path) -> None:
+    # x.view(x.size(0), -1) as the legacy exporter writes it: Shape, Gather 0, Unsqueeze,
+    # Concat with [-1], Reshape; then a MatMul with a 48 x 5 initializer (a linear).
+    nodes = [
+        oh.make_node("Shape", ["x"], ["s"], "shape"),
+        oh.make_node("Gather", ["s", "zero"], ["n"], "gather", axis=0),
+        oh.make_node("Unsqueeze", ["n", "axes"], ["n1"], "unsq"),
+        oh.make_node("Concat", ["n1", "minus1"], ["target"], "cat", axis=0),
+        oh.make_node("Reshape", ["x", "target"], ["flat"], "reshape"),
+        oh.make_node("MatMul", ["flat", "w"], ["y"], "fc"),
+    ]
+    inits = [
+        oh.make_tensor("zero", INT64, [], [0]),
+        ints(oh, "axes", [0]),
+        ints(oh, "minus1", [-1]),
+        weight(oh, "w", [48, 5]),
+    ]
+    r = api.analyze(save(oh, tmp_path, nodes, [1, 3, 4, 4], inits))
+    fc = r.layers[-1]
+    # the reshape's target folds to [1, -1]: 3 x 4 x 4 = 48 features; 48 x 5 = 240
+    assert (fc.output_shape, fc.params, fc.macs) == ((5,), 240, 240)
+    assert r.totals.params == 240  # the int64 shape constants are not parameters
+
+
+def test_silu_and_the_erf_form_of_gelu_are_one_layer_each(oh: Any, tmp_path: Path) -> None:
+    nodes = [
+        oh.make_node("Sigmoid", ["x"], ["s"], "sig"),
+        oh.make_node("Mul", ["x", "s"], ["silu"], "silu"),
+        oh.make_node("Div", ["silu", "sqrt2"], ["d"], "div"),
+        oh.make_node("Erf", ["d"], ["e"], "erf"),
+        oh.make_node("Add", ["e", "one"], ["a"], "add"),
+        oh.make_node("Mul", ["silu", "a"], ["m"], "mul"),
+        oh.make_node("Mul", ["m", "half"], ["y"], "gelu"),
+    ]
+    consts = [
+        oh.make_node("Constant", [], [name], value=oh.make_tensor(name, FLOAT, [], [v]))
+        for name, v in (("sqrt2", 1.4142135), ("one", 1.0), ("half", 0.5))
+    ]
+    r = api.analyze(save(oh, tmp_path, consts + nodes, [1, 4, 6]))
+    assert [(row.name, row.type) for row in r.layers] == [("silu", "swish"), ("gelu", "gelu")]
+    # 24 values: SiLU 5 FLOPs each (sigmoid 4 + multiply), exact GELU 5 each
+    assert [row.flops for row in r.layers] == [120, 120]
+    assert r.layers[0].output_shape == (4, 6)  # 4 tokens of 6
+
+
+def test_tokens_attention_and_layer_norm(oh: Any, tmp_path: Path) -> None:
+    # 5 tokens of width 8: layer norm, q/k/v linears (bias on q), q @ k^T, softmax, @ v
+    nodes = [
+        oh.make_node("LayerNormalization", ["x", "g", "beta"], ["n"], "ln", axis=-1),
+        oh.make_node("MatMul", ["n", "wq"], ["q0"], "q"),
+        oh.make_node("Add", ["bq", "q0"], ["q"], "q_bias"),
+        oh.make_node("MatMul", ["n", "wk"], ["k"], "k"),
+        oh.make_node("MatMul", ["n", "wv"], ["v"], "v"),
+        oh.make_node("Transpose", ["k"], ["kt"], "kt", perm=[0, 2, 1]),
+        oh.make_node("MatMul", ["q", "kt"], ["s"], "scores"),
+        oh.make_node("Softmax", ["s"], ["p"], "softmax", axis=-1),
+        oh.make_node("MatMul", ["p", "v"], ["y"], "mix"),
+    ]
+    inits = [weight(oh, n, [8, 8], 0.1 * i) for i, n in enumerate(("wq", "wk", "wv"), 1)]
+    inits += [weight(oh, "g", [8], 1.0), weight(oh, "beta", [8], 0.0), weight(oh, "bq", [8])]
+    r = api.analyze(save(oh, tmp_path, nodes, [1, 5, 8], inits))
+    by = {row.name: row for row in r.layers}
+    assert by["ln"].params == 16  # scale and shift of 8
+    assert by["q_bias"].params == 8
+    assert by["kt"].output_shape == (8, 5)
+    assert by["scores"].output_shape == (5, 5) and by["scores"].macs == 5 * 5 * 8
+    assert by["mix"].output_shape == (5, 8) and by["mix"].macs == 5 * 8 * 5
+    # three linears 5 x 8 x 8 = 320 MACs each, 64 weights each
+    assert r.totals.macs == 3 * 320 + 200 + 200
+    assert r.totals.params == 16 + 3 * 64 + 8
+
+
+def test_channels_last_layer_norm_and_linear(oh: Any, tmp_path: Path) -> None:
+    # ConvNeXt's block: NCHW to NHWC, layer norm and a linear over C, back to NCHW
+    nodes = [
+        oh.make_node("Transpose", ["x"], ["t"], "to_nhwc", perm=[0, 2, 3, 1]),
+        oh.make_node("LayerNormalization", ["t", "g", "beta"], ["n"], "ln", axis=-1),
+        oh.make_node("MatMul", ["n", "w"], ["l"], "pw"),
+        oh.make_node("Transpose", ["l"], ["y"], "to_nchw", perm=[0, 3, 1, 2]),
+    ]
+    inits = [weight(oh, "g", [4], 1.0), weight(oh, "beta", [4], 0.0), weight(oh, "w", [4, 8])]
+    r = api.analyze(save(oh, tmp_path, nodes, [1, 4, 3, 3], inits))
+    by = {row.name: row for row in r.layers}
+    assert by["ln"].params == 8  # over the 4 channels at each of the 9 positions
+    assert (by["pw"].params, by["pw"].macs) == (32, 9 * 4 * 8)
+    assert r.layers[-1].output_shape == (8, 3, 3)
+
+
+def test_a_tensor_used_twice_is_counted_once(oh: Any, tmp_path: Path) -> None:
+    # Two 1x1 convs 2->2 reading one bias (an exporter merges identical zero biases).
+    nodes = [
+        oh.make_node("Conv", ["x", "w1", "b"], ["c1"], "c1", kernel_shape=[1, 1]),
+        oh.make_node("Conv", ["c1", "w2", "b"], ["c2"], "c2", kernel_shape=[1, 1]),
+    ]
+    inits = [weight(oh, "w1", [2, 2, 1, 1]), weight(oh, "w2", [2, 2, 1, 1], 0.3)]
+    inits.append(weight(oh, "b", [2], 0.0))
+    r = api.analyze(save(oh, tmp_path, nodes, [1, 2, 4, 4], inits))
+    assert r.totals.params == 4 + 4 + 2
+    # each conv: 16 positions x 2 x 2 = 64 MACs; bias adds 32 per conv, the second as a
+    # layer of its own
+    assert r.totals.macs == 128
+    assert r.totals.flops == 2 * 128 + 2 * 32
+    assert [row.name for row in r.layers] == ["c1", "c2", "c2.bias"]
+
+
+def test_pools_split_concat_resize_pad(oh: Any, tmp_path: Path) -> None:
+    nodes = [
+        oh.make_node(
+            "MaxPool", ["x"], ["p"], "pool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1
+        ),
+        oh.make_node("Split", ["p", "parts"], ["a", "b"], "split", axis=1),
+        oh.make_node("Concat", ["b", "a"], ["c"], "cat", axis=1),
+        oh.make_node("Resize", ["c", "", "scales"], ["u"], "up", mode="nearest"),
+        oh.make_node("Pad", ["u", "pads"], ["y"], "pad"),
+    ]
+    inits = [
+        ints(oh, "parts", [2, 2]),
+        oh.make_tensor("scales", FLOAT, [4], [1.0, 1.0, 2.0, 2.0]),
+        ints(oh, "pads", [0, 0, 1, 2, 0, 0, 1, 2]),
+    ]
+    r = api.analyze(save(oh, tmp_path, nodes, [1, 4, 8, 8], inits))
+    by = {row.name: row for row in r.layers}
+    # ceil((8 - 3) / 2) + 1 = 4 (the last window starts at 6, inside the input)
+    assert by["pool"].output_shape == (4, 4, 4)
+    assert by["split.0"].output_shape == (2, 4, 4)
+    assert by["cat"].output_shape == (4, 4, 4)
+    assert by["up"].output_shape == (4, 8, 8)
+    assert by["pad"].output_shape == (4, 8 + 2, 8 + 4)
+    assert r.totals.params == 0
+
+
+def test_unknown_op_missing_initializer_and_malformed_file(oh: Any, tmp_path: Path) -> None:
+    unknown = save(oh, tmp_path, [oh.make_node("Einsum", ["x"], ["y"], "mix", equation="ij")],
+                   [1, 4], name="unknown")  # fmt: skip
+    result = CliRunner().invoke(app, ["analyze", str(unknown)])
+    assert result.exit_code == ExitCode.SPEC
+    assert result.stderr.startswith(
+        f"error: {unknown}: layer 'mix': Einsum node: convcalc does not read the ONNX op Einsum"
+    )
+    assert "docs/import.md" in result.stderr and "Traceback" not in result.stderr
+
+    conv = oh.make_node("Conv", ["x", "w"], ["y"], "stem", kernel_shape=[3, 3])
+    missing = save(oh, tmp_path, [conv], [1, 3, 8, 8], name="missing")
+    with pytest.raises(SpecError) as err:
+        api.analyze(missing)
+    assert (err.value.file, err.value.layer) == (str(missing), "stem")
+    assert "Conv node: reads 'w', which is no initializer" in err.value.message
+    assert "export it again" in (err.value.hint or "")
+
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\xff\xfe not a protobuf \x00\x01")
+    result = CliRunner().invoke(app, ["analyze", str(garbage)])
+    assert result.exit_code == ExitCode.SPEC
+    assert f"{garbage}: not an ONNX model" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_clip_outside_relu_and_relu6_is_refused(oh: Any, tmp_path: Path) -> None:
+    node = oh.make_node("Clip", ["x", "lo", "hi"], ["y"], "clip")
+    inits = [oh.make_tensor("lo", FLOAT, [], [-1.0]), oh.make_tensor("hi", FLOAT, [], [1.0])]
+    with pytest.raises(SpecError) as err:
+        api.analyze(save(oh, tmp_path, [node], [1, 2, 2, 2], inits))
+    assert "Clip to [-1.0, 1.0] is not read" in err.value.message
+
+
+def test_without_onnx_one_message_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs whether or not onnx is installed: the import is made to fail."""
+    monkeypatch.delitem(sys.modules, "onnx.onnx_ml_pb2", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"\x08\x07")
+    result = CliRunner().invoke(app, ["analyze", str(path)])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith(f"error: {path}: reading ONNX files needs the onnx package")
+    assert onnx_tensors.INSTALL in result.stderr
+    assert "pip install 'convcalc[onnx]'" in result.stderr
+    assert "Traceback" not in result.stderr
