@@ -150,16 +150,20 @@ def test_silu_and_the_erf_form_of_gelu_are_one_layer_each(oh: Any, tmp_path: Pat
         oh.make_node("Erf", ["d"], ["e"], "erf"),
         oh.make_node("Add", ["e", "one"], ["a"], "add"),
         oh.make_node("Mul", ["silu", "a"], ["m"], "mul"),
-        oh.make_node("Mul", ["m", "half"], ["y"], "gelu"),
+        oh.make_node("Mul", ["m", "half"], ["g"], "gelu"),
+        oh.make_node("HardSigmoid", ["g"], ["h"], "hsig", alpha=1 / 6, beta=0.5),
+        oh.make_node("Mul", ["h", "g"], ["y"], "hswish"),
     ]
     consts = [
         oh.make_node("Constant", [], [name], value=oh.make_tensor(name, FLOAT, [], [v]))
         for name, v in (("sqrt2", 1.4142135), ("one", 1.0), ("half", 0.5))
     ]
     r = api.analyze(save(oh, tmp_path, consts + nodes, [1, 4, 6]))
-    assert [(row.name, row.type) for row in r.layers] == [("silu", "swish"), ("gelu", "gelu")]
-    # 24 values: SiLU 5 FLOPs each (sigmoid 4 + multiply), exact GELU 5 each
-    assert [row.flops for row in r.layers] == [120, 120]
+    kinds = [(row.name, row.type) for row in r.layers]
+    assert kinds == [("silu", "swish"), ("gelu", "gelu"), ("hswish", "hswish")]
+    # 24 values: SiLU 5 FLOPs each (sigmoid 4 + multiply), exact GELU 5 each, hard swish 5
+    # (x * relu6(x + 3) / 6)
+    assert [row.flops for row in r.layers] == [120, 120, 120]
     assert r.layers[0].output_shape == (4, 6)  # 4 tokens of 6
 
 
@@ -247,6 +251,31 @@ def test_pools_split_concat_resize_pad(oh: Any, tmp_path: Path) -> None:
     assert by["up"].output_shape == (4, 8, 8)
     assert by["pad"].output_shape == (4, 8 + 2, 8 + 4)
     assert r.totals.params == 0
+
+
+def test_transposed_conv_batch_norm_and_pooling(oh: Any, tmp_path: Path) -> None:
+    nodes = [
+        oh.make_node(
+            "ConvTranspose", ["x", "w", "b"], ["t"], "up", kernel_shape=[2, 2], strides=[2, 2]
+        ),
+        oh.make_node("BatchNormalization", ["t", "g", "beta", "mean", "var"], ["n"], "bn"),
+        oh.make_node("HardSwish", ["n"], ["h"], "act"),
+        oh.make_node("AveragePool", ["h"], ["p"], "avg", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        oh.make_node("ReduceMean", ["p"], ["y"], "mean", axes=[2, 3], keepdims=1),
+    ]
+    inits = [weight(oh, "w", [4, 2, 2, 2]), weight(oh, "b", [2], 0.1)]
+    inits += [weight(oh, n, [2], v) for n, v in (("g", 1.0), ("beta", 0.2), ("mean", 0.3))]
+    inits.append(weight(oh, "var", [2], 1.5))
+    r = api.analyze(save(oh, tmp_path, nodes, [1, 4, 3, 3], inits))
+    by = {row.name: row for row in r.layers}
+    # (3 - 1) x 2 + (2 - 1) + 1 = 6; weights 4 x 2 x 2 x 2 = 32 + 2 biases; every input
+    # value meets every tap: 9 x 4 x 2 x 4 = 288 MACs
+    assert (by["up"].output_shape, by["up"].params, by["up"].macs) == ((2, 6, 6), 34, 288)
+    # batch norm: scale and shift of 2 channels (mean and variance are buffers)
+    assert by["bn"].params == 4
+    assert by["act"].type == "hswish"
+    assert by["avg"].output_shape == (2, 6, 6)  # 3x3, stride 1, padding 1
+    assert by["mean"].type == "global_avgpool" and by["mean"].output_shape == (2, 1, 1)
 
 
 def test_unknown_op_missing_initializer_and_malformed_file(oh: Any, tmp_path: Path) -> None:

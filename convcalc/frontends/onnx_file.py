@@ -298,17 +298,23 @@ class Reader:
         return None
 
     def _patterns(self) -> None:
-        """Find x * sigmoid(x) (SiLU) and the erf form of GELU, each read as one layer."""
+        """Find x * sigmoid(x) (SiLU), x * hardsigmoid(x) (hard swish, as opsets before 14
+        write it) and the erf form of GELU, each read as one layer."""
         nodes = self.graph.node
         for index, node in enumerate(nodes):
-            if node.op_type == "Sigmoid":
+            gate = node.op_type == "Sigmoid"
+            if node.op_type == "HardSigmoid":
+                attrs = ot.attributes(node)
+                gate = abs(attrs.get("alpha", 0.2) - 1 / 6) < 1e-6 and attrs.get("beta") == 0.5
+            if gate:
                 x = node.input[0]
                 mul = self._only_consumer(node.output[0])
                 if mul is not None and nodes[mul].op_type == "Mul":
                     ins = list(nodes[mul].input)
                     if sorted(ins) == sorted([x, node.output[0]]):
                         self.skip.add(index)
-                        self.fused[mul] = (_activation("SiLU"), x, {})
+                        swish = "SiLU" if node.op_type == "Sigmoid" else "HardSwish"
+                        self.fused[mul] = (_activation(swish), x, {})
             elif node.op_type == "Erf":
                 self._erf_gelu(index, node)
 
