@@ -48,11 +48,16 @@ def load(
 
     ``free`` params stay symbols even if they have defaults; ``symbolic`` also frees every
     param that has no default."""
-    overrides = {k: param_value(k, v) for k, v in (params or {}).items()}
     reader = frontends.reader_for(arch)
     if reader is not None:
         module = reader.load_module()
+        text = getattr(module, "TEXT_PARAMS", frozenset())  # names, not numbers (a scale)
+        overrides = {
+            k: v if k in text and isinstance(v, str) else param_value(k, v)
+            for k, v in (params or {}).items()
+        }
         return module.load(Path(arch), overrides, input_shape, tuple(free), symbolic)
+    overrides = {k: param_value(k, v) for k, v in (params or {}).items()}
     try:
         return schema.load(arch, overrides, input_shape, tuple(free), symbolic)
     except SpecError as err:
@@ -238,7 +243,8 @@ def _params(fn: str, name: str, value: Any) -> Any:
     for key, v in value.items():
         if not isinstance(key, str) or not key or len(key) > 100:
             raise _fail(fn, f"each name in {name}", "text of 1 to 100 characters", key)
-        param_value(key, v)  # refuses what no parameter can be, before any work
+        if not (isinstance(v, str) and v.isidentifier() and len(v) <= 100):  # a name: a scale
+            param_value(key, v)  # refuses what no parameter can be, before any work
         out[key] = v
     return out
 
