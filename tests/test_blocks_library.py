@@ -228,3 +228,21 @@ def test_inverted_residual() -> None:
     # The projection is linear: no activation after its bn, and the residual adds nothing.
     assert [r.type for r in rep.layers[-3:]] == ["conv", "bn", "add"]
     assert row(rep, "add").params == 0
+
+
+# --- YOLOv8's C2f: the concat of every bottleneck (from: [cv1, m.*]) -----------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_c2f_concatenates_every_bottleneck(n: int) -> None:
+    # On 64 x 80 x 80 with c2 = 64, by hand: cv1 64 x 64 weights + 128 bn; each bottleneck
+    # two 3x3 32 -> 32 convs, 2 (9,216 + 64) = 18,560; cv2 (64 + 32 n) x 64 + 128. So
+    # 8,448 + 20,608 n params. MACs: cv1 4,096 x 6,400 = 26,214,400, each bottleneck
+    # 2 x 9,216 x 6,400 = 117,964,800, cv2 64 (64 + 32 n) x 6,400: 52,428,800 + 131,072,000 n.
+    rep = report("c2f", n=str(n))
+    assert rep.totals.params == 8_448 + 20_608 * n
+    assert rep.totals.macs == 52_428_800 + 131_072_000 * n
+    assert row(rep, "cat").output_shape == (64 + 32 * n, 80, 80)
+    assert row(rep, "cv2.swish").output_shape == (64, 80, 80)
+    # padding k // 2: every 3x3 conv keeps 80 x 80.
+    assert all(r.output_shape[1:] == (80, 80) for r in conv_rows(rep))
