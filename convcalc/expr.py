@@ -527,6 +527,7 @@ def size(node: Node) -> int:
     return 1
 
 
+@lru_cache(maxsize=4096)
 def names(text: str) -> frozenset[str]:
     """The names an expression reads (parsed, never evaluated): how the schema finds the
     defaults that refer to a layer's own arguments."""
