@@ -6,6 +6,7 @@ built here from symbols; none is convcalc's output pasted back.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -308,8 +309,8 @@ def test_pixel_shuffle_shapes_with_free_sizes(tmp_path) -> None:
 #
 # What a reader gets from `convcalc analyze NAME --symbolic -f json` (the text of each
 # formula, not the compiled form) is parsed here by a small evaluator of its own and
-# evaluated exactly at random points. The bundled networks whose params `--symbolic` frees
-# (`symbolic: true`) are all of them tested; their time is measured by benchmarks/run.py.
+# evaluated exactly at random points. Every bundled network whose params `--symbolic` frees
+# is tested (16 files, about 3 s together); their time is measured by benchmarks/run.py.
 
 _EXACT = {
     "floor": lambda x: math.floor(x),
@@ -324,7 +325,15 @@ _EXACT = {
     "Eq": lambda a, b: a == b,
     "Ne": lambda a, b: a != b,
     "Piecewise": lambda *pairs: next(v for v, c in pairs if c),
+    "sqrt": lambda x: _root(Fraction(x)),
 }
+
+
+def _root(x: Fraction) -> Fraction | float:
+    """The exact square root of a perfect square (a channel count must be whole), else the
+    float one."""
+    n, d = math.isqrt(x.numerator), math.isqrt(x.denominator)
+    return Fraction(n, d) if Fraction(n * n, d * d) == x else math.sqrt(x)
 
 
 def _eval_printed(text: str, values: dict[str, Fraction]) -> Fraction | int | bool:
@@ -357,41 +366,81 @@ def _eval_printed(text: str, values: dict[str, Fraction]) -> Fraction | int | bo
             return _EXACT[node.func.id](*(ev(a) for a in node.args))
         raise AssertionError(f"unexpected {ast.dump(node)} in {text[:80]}")
 
-    return ev(ast.parse(text, mode="eval"))
+    return ev(_parsed(text))
 
 
-SYMBOLIC_NETWORKS = ["mobilenet", "mobilenet_v1", "mobilenet_v2"]
+@functools.cache
+def _parsed(text: str) -> object:
+    import ast
+
+    return ast.parse(text, mode="eval")
 
 
-def test_symbolic_networks_are_those_that_mark_params_symbolic() -> None:
-    """The list above is every bundled network with a param `--symbolic` frees."""
-    marked = []
-    for name in loader.bundled_names():
-        doc = loader.load_yaml((loader.architectures_dir() / f"{name}.yaml").read_text(), name)
-        params = doc.get("params") or {}
-        if any(isinstance(v, dict) and v.get("symbolic") for v in params.values()):
-            marked.append(name)
-    assert marked == SYMBOLIC_NETWORKS
+def _freed(name: str) -> dict[str, str]:
+    """The params `--symbolic` leaves free in a bundled file, with their kind: those marked
+    `symbolic: true` (alpha, rho: real) and those without a default (int, or even)."""
+    doc = loader.load_yaml((loader.architectures_dir() / f"{name}.yaml").read_text(), name)
+    out = {}
+    for key, raw in (doc.get("params") or {}).items():
+        spec = raw if isinstance(raw, dict) else {"default": raw}
+        if spec.get("symbolic") or spec.get("default") is None:
+            default = spec.get("default")
+            out[key] = spec.get("type") or ("real" if isinstance(default, float) else "int")
+    return out
+
+
+# Every bundled network and block seed whose params `--symbolic` frees, spelled out so that
+# a file that gains or loses free params is noticed (the test below checks the list).
+SYMBOLIC_NETWORKS = [
+    "mobilenet", "mobilenet_v1", "mobilenet_v2", "blocks/conv5x5", "blocks/conv7x7",
+    "blocks/conv_1xn_nx1", "blocks/conv_dense", "blocks/conv_depthwise_separable",
+    "blocks/conv_grouped", "blocks/conv_nxn", "blocks/conv_standard",
+    "blocks/grid_reduction_pool", "blocks/grid_reduction_strided", "blocks/sqrt_bottleneck",
+    "blocks/stack_3x3_x2", "blocks/stack_3x3_x3",
+]  # fmt: skip
+
+
+def test_symbolic_networks_are_every_one_with_params_symbolic_frees() -> None:
+    assert [n for n in loader.bundled_names() if _freed(n)] == SYMBOLIC_NETWORKS
+
+
+def _point(kinds: dict[str, str], rng: random.Random) -> dict[str, Fraction]:
+    """Random values: multipliers with small denominators, whole and even sizes."""
+    draw = {
+        "real": lambda: Fraction(rng.randint(10, 60), 40),
+        "int": lambda: Fraction(rng.randint(1, 16)),
+        "even": lambda: Fraction(2 * rng.randint(1, 8)),
+    }
+    return {k: draw[kind]() for k, kind in kinds.items()}
 
 
 @pytest.mark.parametrize("name", SYMBOLIC_NETWORKS)
 def test_printed_symbolic_output_evaluates_to_concrete_analyses(name: str) -> None:
     from convcalc.render import renderer
 
+    kinds = _freed(name)
     doc = json.loads(renderer("json").report(api.analyze(name, symbolic=True)))
     keys = ["params", "macs", "flops", "activation_bytes", "peak_activation_bytes"]
     rng = random.Random(name)
-    # alpha and rho of the papers' tables, and random ones with small denominators
-    points = [(Fraction(1), Fraction(1)), (Fraction(1, 2), Fraction(5, 7))]
-    points += [
-        (Fraction(rng.randint(10, 60), 40), Fraction(rng.randint(20, 56), 56)) for _ in range(3)
-    ]
-    for alpha, rho in points:
-        values = {"alpha": alpha, "rho": rho}
-        concrete = api.analyze(name, {"alpha": str(alpha), "rho": str(rho)})
+    points = []
+    if "alpha" in kinds:  # the papers' tables' alpha and rho first
+        points += [{"alpha": Fraction(1), "rho": Fraction(1)}]
+        points += [{"alpha": Fraction(1, 2), "rho": Fraction(5, 7)}]
+    # random points until 5 are valid (groups must divide the channels, sqrt(C_O) must be
+    # whole, a kernel must fit its input: most random points are not)
+    points += (_point(kinds, rng) for _ in range(400))
+    compared = 0
+    for values in points:
+        if compared >= 5:
+            break
+        try:
+            concrete = api.analyze(name, {k: str(v) for k, v in values.items()})
+        except ConvcalcError:
+            continue  # not a valid configuration (a kernel larger than its input, ...)
+        compared += 1
         for key in keys:
             got = _eval_printed(str(doc["totals"][key]), values)
-            assert got == getattr(concrete.totals, key), (key, alpha, rho)
+            assert got == getattr(concrete.totals, key), (key, values)
         # A layer that exists only where a condition on the params holds (mobilenet_v2's
         # residual adds) is printed with counts that are 0 where it does not.
         rows = {row.name: row for row in concrete.layers}
@@ -404,3 +453,4 @@ def test_printed_symbolic_output_evaluates_to_concrete_analyses(name: str) -> No
                 shape = [_eval_printed(str(d), values) for d in printed["output_shape"]]
                 assert shape == list(row.output_shape), row.name
         assert not rows, sorted(rows)  # every concrete layer is printed
+    assert compared >= 5, f"{name}: only {compared} of the random points are valid"
