@@ -238,6 +238,15 @@ def test_every_architecture_command_takes_the_parameter_options(command: str, op
     assert option in _options(command)
 
 
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [(c, "--batch") for c in ("analyze", "compare", "sweep")]
+    + [(c, "--budget") for c in ("analyze", "compare")],
+)
+def test_batch_and_budget_where_they_exist(command: str, option: str) -> None:
+    assert option in _options(command)
+
+
 @pytest.mark.parametrize("command", ["analyze", "compare"])
 def test_quiet_and_no_warnings_on_analyze_and_compare(command: str) -> None:
     assert {"--no-warnings", "--quiet", "-q"} <= _options(command)
