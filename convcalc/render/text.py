@@ -153,7 +153,7 @@ def elide_middle(text: str, width: int) -> str:
         return text
     if width < 3:
         return text[:width]
-    head = (width - 1 + 1) // 2
+    head = width // 2
     tail = width - 1 - head
     return text[:head] + "…" + (text[-tail:] if tail else "")
 
