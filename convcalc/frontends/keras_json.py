@@ -671,7 +671,7 @@ def _input_shape(layer: _KLayer, given: Shape | None, shown: str) -> Shape:
         return tuple(given)
     if any(v is None for v in shape):
         raise SpecError(
-            f"the input's size is not fixed: batch_shape {dims}",
+            f"the input's size is not fixed: batch_shape {json.dumps(dims)}",
             file=shown,
             line=layer.line,
             layer=layer.name,
