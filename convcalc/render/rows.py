@@ -263,7 +263,7 @@ def memory_text(p: DeviceProfile) -> str:
     """SRAM and flash of a microcontroller, or the memory of anything else."""
     if p.is_mcu:
         return f"SRAM {human_bytes(p.sram_bytes)}, flash {human_bytes(p.flash_bytes)}"
-    return "-" if p.memory_bytes is None else f"{p.memory_bytes / 1e9:.3g} GB"
+    return "-" if p.memory_bytes is None else human_bytes(p.memory_bytes)
 
 
 def budgets_text(p: DeviceProfile, sep: str = "\n") -> str:
