@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from convcalc.convert import convert
     from convcalc.devices.estimate import estimate_on as estimate
     from convcalc.explain import explain
+    from convcalc.frontends.ultralytics.counting import apply as convention
+    from convcalc.frontends.ultralytics.counting import note as convention_note
     from convcalc.pipeline import ArchInfo, analyze, declared_params, list_architectures, load
     from convcalc.review import review
     from convcalc.sweep import sweep
@@ -40,6 +42,8 @@ _EXPORTS = {
     "analyze": ("convcalc.pipeline", "analyze"),
     "compare": ("convcalc.compare", "compare"),
     "convert": ("convcalc.convert", "convert"),
+    "convention": ("convcalc.frontends.ultralytics.counting", "apply"),
+    "convention_note": ("convcalc.frontends.ultralytics.counting", "note"),
     "declared_params": ("convcalc.pipeline", "declared_params"),
     "estimate": ("convcalc.devices.estimate", "estimate_on"),
     "explain": ("convcalc.explain", "explain"),
@@ -60,6 +64,8 @@ __all__ = [
     "Value",
     "analyze",
     "compare",
+    "convention",
+    "convention_note",
     "convert",
     "declared_params",
     "estimate",

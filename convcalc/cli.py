@@ -142,6 +142,14 @@ Sets = Annotated[
 ]
 Input = Annotated[str | None, typer.Option("--input", help="Override the input shape, CxHxW.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+Convention = Annotated[
+    str,
+    typer.Option(
+        "--convention",
+        help="How FLOPs are counted: convcalc, or ultralytics (the GFLOPs Ultralytics prints; "
+        "docs/import.md).",
+    ),
+]
 Symbolic = Annotated[
     bool,
     typer.Option("--symbolic", help="Leave every param without a value free (formulas)."),
@@ -284,6 +292,7 @@ def analyze(
     checkpoint: Checkpoint = None,
     max_batch: MaxBatch = False,
     budget: Budgets = None,
+    convention: Convention = "convcalc",
     debug: Debug = False,
 ) -> None:
     """Per-layer shapes, params, MACs, FLOPs, memory and receptive fields, with totals.
@@ -310,6 +319,7 @@ def analyze(
             precision=precision,
             checkpoint=checkpoint,
         )
+        report = api.convention(report, convention)
         est = None
         if device or device_file or budgets or max_batch:
             est = api.estimate(
@@ -327,6 +337,7 @@ def analyze(
             report.diagnostics.clear()
         sys.stdout.write(out.report(report, 0 if full else depth, est, tree=tree))
         sys.stderr.write(out.report_stderr(report, est))
+        sys.stderr.write(api.convention_note(report, convention))
         if est is not None and fail_over_budget and not est.passed:
             raise typer.Exit(int(ExitCode.OVER_BUDGET))
 

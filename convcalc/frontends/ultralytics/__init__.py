@@ -58,11 +58,13 @@ class Module:
     [c1, c2, ...] are passed; ``repeats``: the row's repeat count becomes its third
     argument (else the module is repeated ``n`` times in sequence); ``head``: it reads
     several rows (``many`` is its rule) and parse_model appends reg_max, end2end and the
-    input widths (``appends`` of them)."""
+    input widths (``appends`` of them); ``c1``: the input width is passed first, unscaled
+    (CBLinear)."""
 
     rule: One | None = None
     many: Many | None = None
     scaled: bool = False
+    c1: bool = False
     repeats: bool = False
     appends: int = 0
 
@@ -101,6 +103,12 @@ MODULES: dict[str, Module] = {
     "SCDown": Module(blocks.scdown_row, **_S),
     "Concat": Module(many=convs.concat),
     "nn.Upsample": Module(convs.upsample),
+    "nn.ConvTranspose2d": Module(convs.conv_transpose2d, **_S),
+    "nn.MaxPool2d": Module(convs.maxpool),
+    "nn.ZeroPad2d": Module(convs.zero_pad),
+    "nn.Identity": Module(convs.identity),
+    "CBLinear": Module(convs.cblinear, c1=True),
+    "CBFuse": Module(many=convs.cbfuse),
     "Detect": Module(many=heads.detect_row, appends=3),
     "Segment": Module(many=heads.segment_row, appends=3),
     "Pose": Module(many=heads.pose_row, appends=3),
@@ -319,6 +327,8 @@ def _build(path: Path, overrides: Mapping[str, Any], input_shape: Shape | None) 
                 args[3:4] = [True]
             if m == "A2C2f" and d.scale in ("l", "x"):
                 args.extend((True, 1.2))
+        elif module.c1:
+            args = [em.channels(xs[0]), *args]
         if module.appends == 3:
             args.extend([reg_max, end2end, [em.channels(x) for x in xs]])
             if m == "Segment" and len(args) > 2 and isinstance(args[2], int):

@@ -12,11 +12,12 @@ from typing import Any
 
 from convcalc.frontends.ultralytics.emit import Emitter, activation_kind, kind
 from convcalc.layers.base import LayerKind
-from convcalc.layers.conv import TransposedConv
-from convcalc.layers.dense import PixelUnshuffle
+from convcalc.layers.conv import Conv, TransposedConv
+from convcalc.layers.dense import Identity, PixelUnshuffle, Slice
 from convcalc.layers.merge import Add, Concat
 from convcalc.layers.norm import BatchNorm
-from convcalc.layers.pool import Upsample
+from convcalc.layers.pool import MaxPool, Upsample
+from convcalc.layers.shape import Pad
 
 
 def arg(em: Emitter, args: Sequence[Any], i: int, default: Any, what: str = "int") -> Any:
@@ -215,3 +216,90 @@ def upsample(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
     else:
         raise em.error(f"upsampling needs a size or a whole scale factor, got {scale!r}")
     return em.add(name, kind(Upsample), raw, (x,))
+
+
+def conv_transpose2d(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
+    """nn.ConvTranspose2d(c1, c2, k, s=1, p=0, output_padding=0, groups=1, bias=True)."""
+    return em.add(
+        name,
+        kind(TransposedConv),
+        {
+            "out": arg(em, a, 1, 0),
+            "k": arg(em, a, 2, 1, "kernel"),
+            "stride": arg(em, a, 3, 1),
+            "padding": arg(em, a, 4, 0),
+            "output_padding": arg(em, a, 5, 0),
+            "groups": arg(em, a, 6, 1),
+            "bias": bool(arg(em, a, 7, True, "bool")),
+        },
+        (x,),
+    )
+
+
+def maxpool(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
+    """nn.MaxPool2d(kernel_size, stride=kernel_size, padding=0)."""
+    k = arg(em, a, 0, 0, "kernel")
+    stride = arg(em, a, 1, None, "padding")  # an int, a pair or None (the kernel)
+    raw: dict[str, Any] = {"k": k, "padding": arg(em, a, 2, 0, "padding")}
+    if stride is not None:
+        raw["stride"] = stride
+    return em.add(name, kind(MaxPool), raw, (x,))
+
+
+def zero_pad(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
+    """nn.ZeroPad2d(padding): p, or [left, right, top, bottom] as PyTorch orders them."""
+    p = arg(em, a, 0, 0, "padding")
+    if isinstance(p, list | tuple):
+        if len(p) != 4:
+            raise em.error(f"ZeroPad2d padding {p!r}: expected p or [left, right, top, bottom]")
+        left, right, top, bottom = p
+        p = [top, bottom, left, right]
+    return em.add(name, kind(Pad), {"padding": p}, (x,))
+
+
+def identity(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
+    """nn.Identity(): the input, unchanged."""
+    return em.add(name, kind(Identity), {}, (x,))
+
+
+def cblinear(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
+    """CBLinear(c1, c2s, k=1, s=1, p=None, g=1): one convolution with a bias to sum(c2s)
+    channels, which CBFuse rows read as the parts c2s (kept in the emitter's facts)."""
+    c2s = arg(em, a, 1, [], "any")
+    if not (isinstance(c2s, list) and c2s and all(isinstance(c, int) and c > 0 for c in c2s)):
+        raise em.error(f"CBLinear widths {c2s!r}: expected a list of channel counts")
+    k = arg(em, a, 2, 1, "kernel")
+    ks = tuple(k) if isinstance(k, list | tuple) else (k, k)
+    p = arg(em, a, 4, None, "padding")
+    raw = {
+        "out": sum(c2s),
+        "k": list(ks),
+        "stride": arg(em, a, 3, 1),
+        "padding": [v // 2 for v in ks] if p is None else p,
+        "groups": arg(em, a, 5, 1),
+        "bias": True,
+    }
+    out = em.add(f"{name}.conv", kind(Conv), raw, (x,))
+    em.facts.setdefault("cblinear", {})[out] = list(c2s)
+    return out
+
+
+def cbfuse(em: Emitter, name: str, xs: Sequence[str], a: Sequence[Any]) -> str:
+    """CBFuse(idx): part idx[i] of each CBLinear row read, resized (nearest) to the last
+    input's size, and all of them summed with the last input."""
+    idx = arg(em, a, 0, [], "any")
+    parts = em.facts.get("cblinear", {})
+    if not isinstance(idx, list) or len(idx) != len(xs) - 1:
+        raise em.error(f"CBFuse indices {idx!r}: one per CBLinear row read")
+    _, h, w = em.shape(xs[-1])
+    terms = []
+    for i, (x, j) in enumerate(zip(xs[:-1], idx, strict=True)):
+        widths = parts.get(x)
+        if widths is None or not isinstance(j, int) or not 0 <= j < len(widths):
+            raise em.error(f"CBFuse input {i} is not a CBLinear row with a part {j!r}")
+        lo = sum(widths[:j])
+        y = em.add(f"{name}.part.{i}", kind(Slice), {"start": lo, "stop": lo + widths[j]}, (x,))
+        if em.shape(y)[1:] != (h, w):
+            y = em.add(f"{name}.resize.{i}", kind(Upsample), dict(size=[h, w]), (y,))
+        terms.append(y)
+    return em.add(f"{name}.sum", kind(Add), {}, (*terms, xs[-1]))

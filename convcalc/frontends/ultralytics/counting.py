@@ -26,8 +26,10 @@ number stays convcalc's own.
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 from typing import Any
 
+from convcalc.errors import UsageError
 from convcalc.graph import INPUT
 from convcalc.layers.conv import Conv, DepthwiseConv, TransposedConv
 from convcalc.layers.dense import Linear
@@ -94,9 +96,23 @@ def ultralytics(report: Report) -> Report:
 
 
 def apply(report: Report, convention: str) -> Report:
-    """The report under a counting convention of :data:`CONVENTIONS`."""
+    """The report under a counting convention of :data:`CONVENTIONS` (``convcalc``: as it
+    is; ``ultralytics``: :func:`ultralytics`)."""
     if convention == CONVENTIONS[0]:
         return report
     if convention == CONVENTIONS[1]:
         return ultralytics(report)
-    raise ValueError(convention)
+    raise UsageError(
+        f"unknown counting convention {str(convention)[:40]!r}",
+        hint="use one of " + ", ".join(CONVENTIONS),
+    )
+
+
+def note(report: Report, convention: str) -> str:
+    """The line the command line adds on stderr under a convention other than convcalc's:
+    the total as that convention prints it (Ultralytics: GFLOPs to one decimal, Python's
+    rounding of the exact total)."""
+    if convention == CONVENTIONS[0]:
+        return ""
+    gflops = Fraction(report.totals.flops, 10**9)
+    return f"{convention}: {float(gflops):.1f} GFLOPs (2 x thop's operations; docs/import.md)\n"
