@@ -72,7 +72,7 @@ TARGET_API = 0.005  # in-process api.analyze("resnet50") per call, params changi
 
 IMPORTS_FOR_SCALE = "import typer, rich, yaml"
 BUNDLED = "from convcalc.schema import loader; print(*loader.bundled_names())"
-FREE_IN_QUICK = ("mobilenet", "mobilenet_v1", "mobilenet_v2")  # what --symbolic frees
+FREE_IN_QUICK = ("mobilenet", "mobilenet_v1", "mobilenet_v2")  # alpha x rho: the longest
 ERROR_PREFIX = re.compile(r"^error: \S+:\d+: (layer '[^']*': )?")  # file, line and layer
 FIND_CONVCALC = "import convcalc; print(convcalc.__version__, 'from', convcalc.__file__)"
 TORCH_VERSIONS = "import torch, torchvision; print(torch.__version__, torchvision.__version__)"
