@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
+from convcalc import context
 from convcalc.errors import ConvcalcError, SpecError, UsageError
 from convcalc.frontends.caffe_text import Enum, Field, Message, parse
 from convcalc.graph import INPUT, Graph, GraphBuilder, Layer
@@ -332,7 +333,8 @@ class _Reader:
         """The input blob, its shape without the batch axis, and the layers after it."""
         names = _strings(self.net, "input", self.shown)
         dims: list[int] = []
-        line = self.net.last("input").line if names else None  # type: ignore[union-attr]
+        declared = self.net.last("input")
+        line = declared.line if declared is not None else None
         if names:
             dims = [f.value for f in self.net.all("input_dim")]
             shapes = self.net.all("input_shape")
@@ -394,6 +396,7 @@ class _Reader:
             if name in self.graph.shapes:
                 raise SpecError(f"duplicate layer name {name!r}")
             self.builder.check_room()
+            context.charge("layer_inputs", len(inputs))  # merge fan-in, per run
             args = kind.bind(raw, {})
             shape = self.builder.shape_of(kind, args, inputs)
         except ConvcalcError as e:

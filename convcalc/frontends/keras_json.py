@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from convcalc import context
 from convcalc.errors import ConvcalcError, LimitError, SpecError, UsageError
 from convcalc.graph import INPUT, Graph, GraphBuilder, Layer
 from convcalc.layers.activation import Scale, Softmax
@@ -273,6 +274,7 @@ class _Reader:
             if name in self.graph.shapes:
                 raise SpecError(f"duplicate layer name {name!r}")
             self.builder.check_room()
+            context.charge("layer_inputs", len(inputs))  # merge fan-in, per run
             args = kind.bind(raw, {})
             shape = self.builder.shape_of(kind, args, inputs)
         except ConvcalcError as e:
