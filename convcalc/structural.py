@@ -55,6 +55,7 @@ class Space:
     fixed: tuple[tuple[str, Any], ...] = ()
     dtype: str = "fp32"
     metrics: tuple[str, ...] = ("params", "macs", "flops", "peak_activation_bytes")
+    batch: int = 1  # samples per point
     # Tells one sweep from another of the same grid (the file may have changed since), so a
     # worker that stays up between sweeps never reuses an older sweep's formulas.
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -107,7 +108,9 @@ class _Evaluator:
             if fn is not None:
                 return fn(*(point[i] for i in self.free))
         params = {**dict(space.fixed), **dict(zip(space.names, point, strict=True))}
-        report = analyze(space.arch, params, dtype=space.dtype, design_warnings=False)
+        report = analyze(
+            space.arch, params, dtype=space.dtype, design_warnings=False, batch=space.batch
+        )
         return tuple(getattr(report.totals, m) for m in space.metrics)
 
     def _compiled(self, key: tuple) -> Callable[..., tuple[Any, ...]] | None:
@@ -117,7 +120,12 @@ class _Evaluator:
         free = [space.names[i] for i in self.free]
         try:
             report = analyze(
-                space.arch, params, dtype=space.dtype, free=free, design_warnings=False
+                space.arch,
+                params,
+                dtype=space.dtype,
+                free=free,
+                design_warnings=False,
+                batch=space.batch,
             )
             from convcalc.symbolic.compile import compile_exprs
 

@@ -178,7 +178,13 @@ def sweep(
         from convcalc import structural
 
         space = structural.Space(
-            arch, tuple(names), tuple(map(tuple, grid_axes)), tuple(fixed.items()), dtype, METRICS
+            arch,
+            tuple(names),
+            tuple(map(tuple, grid_axes)),
+            tuple(fixed.items()),
+            dtype,
+            METRICS,
+            batch,
         )
         structural.check_size(space)
         if scheduler is not None:

@@ -168,3 +168,11 @@ def test_the_terminal_bar_moves_for_slices_of_points(monkeypatch) -> None:
         for done in (256, 512, 768, 1000):
             tick(done, 1000)
     assert drawn == [256, 512, 768, 1000]
+
+
+def test_a_batch_scales_every_count_but_the_params(tiny: Path) -> None:
+    one = list(api.sweep(tiny, {"d": [1, 2]}).rows)
+    four = list(api.sweep(tiny, {"d": [1, 2]}, batch=4).rows)
+    for a, b in zip(one, four, strict=True):
+        assert b["params"] == a["params"]
+        assert (b["macs"], b["flops"]) == (4 * a["macs"], 4 * a["flops"])
