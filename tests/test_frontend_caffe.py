@@ -222,3 +222,28 @@ def test_batch_norm_needs_its_scale(tmp_path: Path) -> None:
         api.analyze(write(tmp_path, text))
     assert err.value.layer == "bn"
     assert "must be followed by the Scale" in err.value.message
+
+
+def test_malformed_text_in_a_layer_names_the_layer(tmp_path: Path) -> None:
+    text = V2.replace("num_output: 4 kernel_size: 3", "num_output: 4 kernel_size: 3 {")
+    path = write(tmp_path, text)
+    result = CliRunner().invoke(app, ["analyze", str(path)])
+    assert result.exit_code == ExitCode.SPEC
+    # The '{' after the 3 on line 7 opens no field: the error is there, in layer conv1.
+    assert result.stderr == (f"error: {path}:7: layer 'conv1': expected a field name, got '{{'\n")
+
+
+def test_the_errors_shown_in_the_docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/import.md's two example errors are these files' real messages."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text()
+    section = page.split("## Caffe prototxt", 1)[1].split("\n## ", 1)[0]
+    shown = section.split("```\n", 2)[1]
+    monkeypatch.chdir(tmp_path)
+    out = ""
+    for change in (
+        ("num_output: 4 kernel_size: 3", "num_output: 4 kernel_size: 3 {"),
+        ('type: "LRN"', 'type: "Deconvolution"'),
+    ):
+        write(tmp_path, V2.replace(*change), "deploy")
+        out += CliRunner().invoke(app, ["analyze", "deploy.prototxt"]).stderr
+    assert out == shown

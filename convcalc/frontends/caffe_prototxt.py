@@ -669,10 +669,46 @@ def load(
     shown = str(path)
     if overrides or free:
         raise UsageError("a Caffe network has no parameters to set or free", file=shown)
-    net = parse(loader.read_text(path, shown), shown)
+    text = loader.read_text(path, shown)
+    try:
+        net = parse(text, shown)
+    except SpecError as e:
+        raise e.locate(layer=_layer_at(text, e.line)) from None
     names = net.all("name")
     title = names[-1].value if names and isinstance(names[-1].value, str) else path.stem
     return _Reader(net, shown, input_shape).build(str(title))
+
+
+_BLOCK = re.compile(r'\blayers?\s*:?\s*[{<]|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}<>]')
+_LAYER_NAME = re.compile(r'\bname\s*:\s*"((?:[^"\\\n]|\\.)*)"')
+
+
+def _layer_at(text: str, line: int | None) -> str | None:
+    """The name of the layer block a malformed line is in, for the error: the block open
+    at that line (found by its braces, strings and comments skipped), named by its first
+    name field (None outside a block, or in one without a name)."""
+    if line is None:
+        return None
+    end = sum(len(t) for t in text.splitlines(keepends=True)[:line])
+    start, depth = None, 0
+    for m in _BLOCK.finditer(text, 0, end):
+        token = m.group()
+        if token[0] in '"#':
+            continue
+        if token[0] == "l":
+            if depth == 0:
+                start = m.end()
+            depth += 1
+        elif token in "{<":
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                start = None
+    if start is None:
+        return None
+    found = _LAYER_NAME.search(text, start)
+    return found.group(1) if found else None
 
 
 def declared_params(path: Path) -> list[str]:
