@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from convcalc import api, frontends
 from convcalc.cli import app
-from convcalc.errors import ExitCode, SpecError, UsageError
+from convcalc.errors import ExitCode, LimitError, SpecError, UsageError
 from convcalc.frontends import onnx_tensors
 
 FLOAT, INT64 = 1, 7  # TensorProto's FLOAT and INT64
@@ -278,9 +278,46 @@ def test_transposed_conv_batch_norm_and_pooling(oh: Any, tmp_path: Path) -> None
     assert by["mean"].type == "global_avgpool" and by["mean"].output_shape == (2, 1, 1)
 
 
+@pytest.mark.parametrize("build", ["cnn", "tokens"])
+def test_convert_writes_yaml_that_analyses_identically(oh: Any, tmp_path: Path, build: str) -> None:
+    if build == "cnn":
+        source = small_cnn(oh, tmp_path)
+    else:  # ViT's patches to tokens, a class token, a position embedding, a layer norm,
+        # a linear and a softmax
+        nodes = [
+            oh.make_node(
+                "Conv", ["x", "pw", "pb"], ["e"], "patch", kernel_shape=[4, 4], strides=[4, 4]
+            ),
+            oh.make_node("Reshape", ["e", "to_seq"], ["r"], "seq"),
+            oh.make_node("Transpose", ["r"], ["t"], "tokens", perm=[0, 2, 1]),
+            oh.make_node("Concat", ["cls", "t"], ["c"], "cat", axis=1),
+            oh.make_node("Add", ["c", "pos"], ["p"], "pos_add"),
+            oh.make_node("LayerNormalization", ["p", "g", "beta"], ["n"], "ln", axis=-1),
+            oh.make_node("MatMul", ["n", "w"], ["l"], "fc"),
+            oh.make_node("Softmax", ["l"], ["y"], "softmax", axis=-1),
+        ]
+        inits = [weight(oh, "cls", [1, 1, 8]), weight(oh, "pos", [1, 5, 8], 0.2)]
+        inits += [weight(oh, "g", [8], 1.0), weight(oh, "beta", [8], 0.0)]
+        inits += [weight(oh, "w", [8, 3]), weight(oh, "pw", [8, 3, 4, 4]), weight(oh, "pb", [8])]
+        inits.append(ints(oh, "to_seq", [1, 8, 4]))
+        source = save(oh, tmp_path, nodes, [1, 3, 8, 8], inits)
+        # patches 8 x 3 x 4 x 4 + 8 = 392, class token 8, position embedding 5 x 8 = 40,
+        # layer norm 16, linear 8 x 3 = 24
+        assert api.analyze(source).totals.params == 392 + 8 + 40 + 16 + 24
+    written = tmp_path / "written.yaml"
+    written.write_text(api.convert(api.load(source)))
+    before, after = api.analyze(source), api.analyze(written)
+    rows = [
+        [(r.type, r.output_shape, r.params, r.macs, r.flops) for r in x.layers]
+        for x in (before, after)
+    ]
+    assert rows[0] == rows[1]
+    assert (after.totals.params, after.totals.macs) == (before.totals.params, before.totals.macs)
+
+
 def test_unknown_op_missing_initializer_and_malformed_file(oh: Any, tmp_path: Path) -> None:
-    unknown = save(oh, tmp_path, [oh.make_node("Einsum", ["x"], ["y"], "mix", equation="ij")],
-                   [1, 4], name="unknown")  # fmt: skip
+    einsum = oh.make_node("Einsum", ["x"], ["y"], "mix", equation="ij")
+    unknown = save(oh, tmp_path, [einsum], [1, 4], name="unknown")
     result = CliRunner().invoke(app, ["analyze", str(unknown)])
     assert result.exit_code == ExitCode.SPEC
     assert result.stderr.startswith(
@@ -304,6 +341,18 @@ def test_unknown_op_missing_initializer_and_malformed_file(oh: Any, tmp_path: Pa
     assert "Traceback" not in result.stderr
 
 
+def test_the_size_and_node_limits(oh: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = small_cnn(oh, tmp_path)  # 6 nodes
+    monkeypatch.setattr(onnx_tensors, "MAX_ONNX_NODES", 5)
+    with pytest.raises(LimitError) as nodes:
+        api.analyze(path)
+    assert nodes.value.message == "the graph has 6 nodes; the limit is 5"
+    monkeypatch.setattr(onnx_tensors, "MAX_ONNX_BYTES", 100)
+    with pytest.raises(LimitError) as size:
+        api.analyze(path)
+    assert size.value.message == f"file is {path.stat().st_size} bytes; the limit is 100"
+
+
 def test_a_clip_outside_relu_and_relu6_is_refused(oh: Any, tmp_path: Path) -> None:
     node = oh.make_node("Clip", ["x", "lo", "hi"], ["y"], "clip")
     inits = [oh.make_tensor("lo", FLOAT, [], [-1.0]), oh.make_tensor("hi", FLOAT, [], [1.0])]
@@ -312,17 +361,33 @@ def test_a_clip_outside_relu_and_relu6_is_refused(oh: Any, tmp_path: Path) -> No
     assert "Clip to [-1.0, 1.0] is not read" in err.value.message
 
 
+def _shown(index: int) -> str:
+    """The ``index``-th code block of docs/import.md's ONNX section."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text()
+    section = page.split("## ONNX", 1)[1].split("\n## ", 1)[0]
+    return section.split("```\n")[2 * index + 1]
+
+
 def test_without_onnx_one_message_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Runs whether or not onnx is installed: the import is made to fail."""
+    """Runs whether or not onnx is installed: the import is made to fail. The message is
+    the one docs/import.md shows."""
     monkeypatch.delitem(sys.modules, "onnx.onnx_ml_pb2", raising=False)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    path = tmp_path / "model.onnx"
-    path.write_bytes(b"\x08\x07")
-    result = CliRunner().invoke(app, ["analyze", str(path)])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07")
+    result = CliRunner().invoke(app, ["analyze", "model.onnx"])
     assert result.exit_code == ExitCode.USAGE
-    assert result.stderr.startswith(f"error: {path}: reading ONNX files needs the onnx package")
-    assert onnx_tensors.INSTALL in result.stderr
     assert "pip install 'convcalc[onnx]'" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert onnx_tensors.INSTALL in result.stderr
+    assert result.stderr == _shown(0)
+
+
+def test_the_error_shown_in_the_docs(
+    oh: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    save(oh, Path("."), [oh.make_node("Einsum", ["x"], ["y"], "mix", equation="ij")], [1, 4])
+    result = CliRunner().invoke(app, ["analyze", "net.onnx"])
+    assert result.stderr == _shown(1)

@@ -124,11 +124,21 @@ def _batch_after(old: Act, dims: tuple) -> int | None:
     return None
 
 
+#: ``Reader._out``'s default: the batch axis where the input has it.
+SAME_BATCH = object()
+
+
 class Reader:
     """One file's walk: every node in order, each folded, aliased or added as a layer."""
 
-    def __init__(self, path: Path, overrides: Mapping[str, Any], input_shape: Shape | None,
-                 free: Sequence[str], symbolic: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        overrides: Mapping[str, Any],
+        input_shape: Shape | None,
+        free: Sequence[str],
+        symbolic: bool,
+    ) -> None:
         self.path = path
         self.file = str(path)
         self.model = ot.read_model(path)
@@ -468,8 +478,9 @@ class Reader:
         self.names.add(name)
         return name
 
-    def _layer(self, node: Any, kind: LayerKind, inputs: list[str], values: dict,
-               suffix: str = "") -> tuple[str, Shape]:  # fmt: skip
+    def _layer(
+        self, node: Any, kind: LayerKind, inputs: list[str], values: dict, suffix: str = ""
+    ) -> tuple[str, Shape]:
         """Add a layer of ``kind``; returns its name and shape."""
         args = Args()
         for key, spec in kind.args.items():
@@ -497,12 +508,18 @@ class Reader:
         """``act``'s layer in one sample's shape."""
         return self._view(act, act.sample)
 
-    def _out(self, node: Any, made: tuple[str, Shape], like: Act, dims: tuple | None = None,
-             batch: Any = "same") -> Act:  # fmt: skip
+    def _out(
+        self,
+        node: Any,
+        made: tuple[str, Shape],
+        like: Act,
+        dims: tuple | None = None,
+        batch: Any = SAME_BATCH,
+    ) -> Act:
         """Record a node's output: a layer, the ONNX dims (by default those of the one
         sample's shape with the batch axis put back where ``like`` has it)."""
         name, shape = made
-        b = like.batch if batch == "same" else batch
+        b = like.batch if batch is SAME_BATCH else batch
         if dims is None:
             dims = tuple(shape) if b is None else (*shape[:b], 1, *shape[b:])
         act = Act(name, shape, tuple(dims), b, node.name or name)
@@ -629,8 +646,8 @@ class Reader:
             out = []
             for axis in (0, 1):
                 eff = dil[axis] * (k[axis] - 1) + 1
-                total = max((num.ceildiv(size[axis], stride[axis]) - 1) * stride[axis] + eff
-                            - size[axis], 0)  # fmt: skip
+                steps = num.ceildiv(size[axis], stride[axis]) - 1
+                total = max(steps * stride[axis] + eff - size[axis], 0)
                 out += [total - total // 2, total // 2]
             return tuple(out)
         pads = attrs.get("pads", [0, 0, 0, 0])
@@ -909,10 +926,10 @@ class Reader:
                 raise SpecError("a concat of a constant with several inputs is not read")
             c = learned[0]
             self._fresh(c)
-            shape = tuple(c.dims[:first.batch] + c.dims[first.batch + 1:]) \
-                if first.batch is not None else c.dims  # fmt: skip
-            values = {"shape": shape, "mode": _PARAM_CONCAT, "axis": axis,
-                      "learned": c.count if c.count != math.prod(shape) else None}  # fmt: skip
+            b = first.batch
+            shape = c.dims if b is None else c.dims[:b] + c.dims[b + 1 :]
+            learned = c.count if c.count != math.prod(shape) else None
+            values = {"shape": shape, "mode": _PARAM_CONCAT, "axis": axis, "learned": learned}
             made = self._layer(node, REGISTRY[Parameter.op], [self._sample(first)], values)
         else:
             inputs = [self._sample(a) for a in acts]
