@@ -183,6 +183,12 @@ def rep_conv(
 
 
 def rep_conv_row(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
+    """A RepConv row: parse_model passes its arguments as written, c1 first."""
+    if arg(em, a, 0, 0) != em.channels(x):
+        raise em.error(
+            f"its first argument (the input channels, written unscaled) is {a[0]}, but the "
+            f"row it reads has {em.channels(x)}"
+        )
     return rep_conv(
         em,
         name,

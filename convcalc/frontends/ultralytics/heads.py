@@ -59,7 +59,7 @@ def dfl(em: Emitter, name: str, boxes: Sequence[str], reg_max: int) -> str:
     for i, b in enumerate(boxes):
         c, h, w = em.shape(b)
         flat.append(em.add(f"{name}.view.{i}", kind(Reshape), {"shape": [c, h * w]}, (b,)))
-    joined = em.add(f"{name}.boxes", kind(Concat), {"axis": 1}, flat)
+    joined = em.add(f"{name}.boxes", kind(Concat), {"axis": 1}, flat) if len(flat) > 1 else flat[0]
     anchors = em.shape(joined)[1]
     y = em.add(f"{name}.bins", kind(Reshape), {"shape": [4, reg_max, anchors]}, (joined,))
     y = em.add(f"{name}.bins_first", kind(Permute), {"order": [1, 0, 2]}, (y,))
