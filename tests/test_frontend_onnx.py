@@ -374,6 +374,7 @@ def test_without_onnx_one_message_says_how_to_install(
     """Runs whether or not onnx is installed: the import is made to fail. The message is
     the one docs/import.md shows."""
     monkeypatch.delitem(sys.modules, "onnx.onnx_ml_pb2", raising=False)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "model.onnx").write_bytes(b"\x08\x07")

@@ -48,19 +48,22 @@ def schema(file: str) -> ModuleType:
         spec = importlib.util.find_spec("onnx")
     except (ImportError, ValueError):
         spec = None
-    if spec is None or not spec.submodule_search_locations:
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(next(iter(spec.submodule_search_locations))) / "onnx_ml_pb2.py"
+        module_spec = importlib.util.spec_from_file_location("convcalc_onnx_ml_pb2", path)
+        if path.is_file() and module_spec is not None and module_spec.loader is not None:
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return module
+    try:  # a package laid out otherwise: the whole import
+        from onnx import onnx_ml_pb2
+    except ImportError:
         raise UsageError(
             "reading ONNX files needs the onnx package, which is not installed",
             file=file,
             hint=f"{INSTALL} (the onnx package only; no onnxruntime or torch)",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "onnx_ml_pb2.py"
-    module_spec = importlib.util.spec_from_file_location("convcalc_onnx_ml_pb2", path)
-    if module_spec is None or module_spec.loader is None:  # pragma: no cover - a broken install
-        raise UsageError(f"the onnx package has no {path.name}", file=file, hint=INSTALL)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+        ) from None
+    return onnx_ml_pb2
 
 
 def read_model(path: Path) -> Any:
