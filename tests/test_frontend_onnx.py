@@ -353,6 +353,17 @@ def test_the_size_and_node_limits(oh: Any, tmp_path: Path, monkeypatch: pytest.M
     assert size.value.message == f"file is {path.stat().st_size} bytes; the limit is 100"
 
 
+def test_softmax_before_opset_13(oh: Any, tmp_path: Path) -> None:
+    # Before opset 13 the input is flattened to 2-D from the axis on (default 1).
+    last = oh.make_node("Softmax", ["x"], ["y"], "sm", axis=2)
+    r = api.analyze(save(oh, tmp_path, [last], [1, 4, 5], name="last", opset=11))
+    assert r.layers[0].flops == 3 * 20  # exp, sum, divide per value
+    default = oh.make_node("Softmax", ["x"], ["y"], "sm")
+    with pytest.raises(SpecError) as err:
+        api.analyze(save(oh, tmp_path, [default], [1, 4, 5], name="default", opset=11))
+    assert "before 13 over more than the last axis" in err.value.message
+
+
 def test_a_clip_outside_relu_and_relu6_is_refused(oh: Any, tmp_path: Path) -> None:
     node = oh.make_node("Clip", ["x", "lo", "hi"], ["y"], "clip")
     inits = [oh.make_tensor("lo", FLOAT, [], [-1.0]), oh.make_tensor("hi", FLOAT, [], [1.0])]

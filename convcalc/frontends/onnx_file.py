@@ -143,6 +143,9 @@ class Reader:
         self.file = str(path)
         self.model = ot.read_model(path)
         self.graph = self.model.graph
+        self.opset = next(
+            (o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), 1
+        )
         self.values: dict[str, Value] = {}
         self.counted: set[str] = set()
         self.names: set[str] = {INPUT}
@@ -594,6 +597,13 @@ class Reader:
 
     def _op_Softmax(self, node: Any, xs: list, attrs: dict) -> None:
         act = self._act(xs[0], "the input")
+        rank = len(act.dims)
+        if self.opset < 13:  # the input seen as 2-D from the axis on (default 1)
+            first = attrs.get("axis", 1) % rank
+            if first != rank - 1:
+                raise SpecError(
+                    "a Softmax of opset before 13 over more than the last axis is not read"
+                )
         axis = act.axis(attrs.get("axis", -1), "softmax axis")
         made = self._layer(node, REGISTRY[Softmax.op], [self._sample(act)], {"axis": axis})
         self._out(node, made, act, act.dims)
