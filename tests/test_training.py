@@ -439,3 +439,30 @@ def test_what_each_kind_keeps(tmp_path: Path, layer: str, kept: int) -> None:
         """,
     )
     assert _train(path).saved_bytes == kept
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.mark.skipif(not (DOCS / "training.py").is_file(), reason="docs are not beside the tests")
+def test_the_training_page_is_up_to_date() -> None:
+    # docs/training.py writes the example's output, the table of what each kind keeps and
+    # the comparison with PyTorch's measured bytes (benchmarks/training_reference.json).
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("training_page", DOCS / "training.py")
+    assert spec is not None and spec.loader is not None
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)
+    text = (DOCS / "training.md").read_text()
+    assert page.render(text) == text, "run: python docs/training.py"
+
+
+def test_kept_bytes_are_within_5_percent_of_pytorch() -> None:
+    # benchmarks/training_reference.json: bytes saved-tensor hooks counted on torchvision's
+    # networks in train mode (each storage once, weights, input and buffers apart).
+    data = json.loads((DOCS.parent / "benchmarks" / "training_reference.json").read_text())
+    for case in data["cases"]:
+        theirs = case["saved"]["split_bytes"]["other"]
+        ours = api.analyze(case["network"], batch=case["batch"], train=True).training
+        assert abs(ours.saved_bytes - theirs) <= 0.05 * theirs, case["network"]
