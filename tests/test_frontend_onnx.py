@@ -353,6 +353,19 @@ def test_the_size_and_node_limits(oh: Any, tmp_path: Path, monkeypatch: pytest.M
     assert size.value.message == f"file is {path.stat().st_size} bytes; the limit is 100"
 
 
+def test_a_folded_constant_is_bounded(oh: Any, tmp_path: Path) -> None:
+    # [1, 4096] + [2, 1] broadcasts to 8,192 values, beyond the 4,096 folded
+    nodes = [
+        oh.make_node("Add", ["row", "col"], ["big"], "big"),
+        oh.make_node("Relu", ["x"], ["y"], "relu"),
+    ]
+    inits = [ints(oh, "row", [0] * 4096), oh.make_tensor("col", INT64, [2, 1], [0, 1])]
+    with pytest.raises(LimitError) as err:
+        api.analyze(save(oh, tmp_path, nodes, [1, 2], inits))
+    assert "a folded constant is too large; the limit is 4096 values" in err.value.message
+    assert err.value.layer == "big"
+
+
 def test_softmax_before_opset_13(oh: Any, tmp_path: Path) -> None:
     # Before opset 13 the input is flattened to 2-D from the axis on (default 1).
     last = oh.make_node("Softmax", ["x"], ["y"], "sm", axis=2)

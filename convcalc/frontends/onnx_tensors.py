@@ -212,7 +212,7 @@ def _elementwise(fn: Callable[..., Any], xs: Sequence[Const]) -> Const:
     dims = broadcast([x.dims for x in xs])
     count = math.prod(dims)
     if count > MAX_FOLDED:
-        raise SpecError("a folded constant is too large")
+        raise LimitError(f"a folded constant is too large; the limit is {MAX_FOLDED} values")
     datas = [x.values("an operand") for x in xs]
     out = []
     for flat in range(count):
