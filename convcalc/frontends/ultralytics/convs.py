@@ -290,6 +290,11 @@ def cblinear(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
     return out
 
 
+#: The name part of a resize that CBFuse computes with F.interpolate (a function, which the
+#: ultralytics counting preset does not count, unlike the module nn.Upsample).
+INTERPOLATE = "interpolate"
+
+
 def cbfuse(em: Emitter, name: str, xs: Sequence[str], a: Sequence[Any]) -> str:
     """CBFuse(idx): part idx[i] of each CBLinear row read, resized (nearest) to the last
     input's size, and all of them summed with the last input."""
@@ -306,6 +311,6 @@ def cbfuse(em: Emitter, name: str, xs: Sequence[str], a: Sequence[Any]) -> str:
         lo = sum(widths[:j])
         y = em.add(f"{name}.part.{i}", kind(Slice), {"start": lo, "stop": lo + widths[j]}, (x,))
         if em.shape(y)[1:] != (h, w):
-            y = em.add(f"{name}.resize.{i}", kind(Upsample), dict(size=[h, w]), (y,))
+            y = em.add(f"{name}.{INTERPOLATE}.{i}", kind(Upsample), dict(size=[h, w]), (y,))
         terms.append(y)
     return em.add(f"{name}.sum", kind(Add), {}, (*terms, xs[-1]))

@@ -30,6 +30,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.errors import UsageError
+from convcalc.frontends.ultralytics.convs import INTERPOLATE
 from convcalc.graph import INPUT
 from convcalc.layers.conv import Conv, DepthwiseConv, TransposedConv
 from convcalc.layers.dense import Linear
@@ -64,6 +65,8 @@ def thop_ops(row: LayerRow, shapes: dict[str, Any], batch: Any = 1) -> Any:
     if row.type in _POOLS:
         return (row.input_elements + row.output_elements) * batch
     if row.type == Upsample.op:
+        if row.name.rsplit(".", 2)[-2:-1] == [INTERPOLATE]:
+            return 0  # CBFuse's F.interpolate: a function, not a module
         mode = "bilinear" if "bilinear" in row.summary else "nearest"
         return _UPSAMPLE[mode] * row.output_elements * batch
     return 0

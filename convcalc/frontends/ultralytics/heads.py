@@ -95,16 +95,19 @@ def detect(
     legacy = em.facts.get("legacy", True) and not v10
     boxes = []
     for prefix in ("", "one2one_") if end2end else ("",):
+        # As forward_head runs them: every level's boxes, then classes, then the task's.
         for i, x in enumerate(xs):
             b = branch(em, f"{name}.{prefix}cv2.{i}", x, c2, 4 * reg_max)
             if not prefix:
                 boxes.append(b)
+        for i, x in enumerate(xs):
             if legacy:
                 branch(em, f"{name}.{prefix}cv3.{i}", x, c3, nc)
             else:
                 light_branch(em, f"{name}.{prefix}cv3.{i}", x, c3, nc, v10)
-            if extra is not None:
-                c4, outs = extra[1], int(extra[0])
+        if extra is not None:
+            c4, outs = extra[1], int(extra[0])
+            for i, x in enumerate(xs):
                 branch(em, f"{name}.{prefix}cv4.{i}", x, c4, outs)
     last = boxes[-1]
     if reg_max > 1:
