@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 from typer.testing import CliRunner
 
 from convcalc import api, frontends
 from convcalc.cli import app
-from convcalc.errors import ExitCode, LimitError, SpecError
+from convcalc.errors import ConvcalcError, ExitCode, LimitError, SpecError
 from convcalc.frontends import caffe_text
 
 V2 = """\
@@ -247,3 +249,19 @@ def test_the_errors_shown_in_the_docs(tmp_path: Path, monkeypatch: pytest.Monkey
         write(tmp_path, V2.replace(*change), "deploy")
         out += CliRunner().invoke(app, ["analyze", "deploy.prototxt"]).stderr
     assert out == shown
+
+
+FRAGMENTS = [*V2.split(" "), "{", "}", "<", ">", "[", "]", ":", ",", ";", '"', "\n", "#", "-1"]
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=60).map(" ".join))
+def test_any_text_ends_in_a_graph_or_one_located_error(tmp_path_factory, text: str) -> None:
+    """Shuffled pieces of a deploy file: a graph, or an error with the file, never a
+    traceback."""
+    path = tmp_path_factory.mktemp("fuzz") / "f.prototxt"
+    path.write_text(text)
+    try:
+        api.analyze(path)
+    except ConvcalcError as e:
+        assert e.file == str(path)

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 from typer.testing import CliRunner
 
 from convcalc import api, frontends
 from convcalc.cli import app
-from convcalc.errors import ExitCode, LimitError, SpecError
+from convcalc.errors import ConvcalcError, ExitCode, LimitError, SpecError
 from convcalc.frontends import keras_json
 
 
@@ -311,3 +313,54 @@ def test_the_error_shown_in_the_docs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     model(tmp_path, inp([4, 4, 3]), layer("LSTM", "lstm_1", "input_layer", units=4), name="model")
     result = CliRunner().invoke(app, ["analyze", "model.json"])
     assert result.stderr == shown
+
+
+VALUES = [None, 0, -1, 3, 1.5, "same", "x", [], {}, [1], [None, 2], True, "relu", [-1]]
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(VALUES)), max_size=3))
+def test_any_changed_value_ends_in_a_graph_or_one_located_error(tmp_path_factory, edits):
+    """A hand-written model with values replaced anywhere: a graph, or an error that names
+    the file, never a traceback."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = model(
+        folder,
+        inp([8, 8, 3]),
+        layer(
+            "Conv2D",
+            "c",
+            "input_layer",
+            filters=4,
+            kernel_size=[3, 3],
+            activation="relu",
+            use_bias=True,
+            dilation_rate=[1, 1],
+            groups=1,
+            **CONV,
+        ),
+        layer("BatchNormalization", "b", "c", axis=-1),
+        layer("Add", "a", ["c", "b"]),
+        layer("Concatenate", "k", ["a", "c"], axis=-1),
+        layer("GlobalAveragePooling2D", "g", "k", keepdims=False),
+        layer("Dense", "d", "g", units=2, activation="softmax"),
+    )
+    doc = json.loads(path.read_text())
+    slots: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            slots.append((node, key))
+            if isinstance(value, (dict, list)):
+                walk(value)
+
+    walk(doc)
+    for where, value in edits:
+        node, key = slots[where % len(slots)]
+        node[key] = value
+    path.write_text(json.dumps(doc))
+    try:
+        api.analyze(path)
+    except ConvcalcError as e:
+        assert e.file == str(path)

@@ -591,26 +591,33 @@ class _Reader:
                 raise self.fail(
                     f"a {layer.type} layer with {len(layer.tops)} tops is not supported"
                 )
+            try:
+                out = self.read_layer(i, layer, layers, xs)
+            except ConvcalcError as e:
+                raise e.locate(file=self.shown, line=layer.msg.line, layer=layer.name) from None
             if layer.type == "BatchNorm":
-                out = self.batch_norm(xs, layers[i + 1] if i + 1 < len(layers) else None)
                 skip = i + 1
-            elif layer.type in ("Eltwise", "Concat"):
-                if len(xs) < 2:
-                    raise self.fail(f"an {layer.type} needs at least two bottoms")
-                out = self.eltwise(xs) if layer.type == "Eltwise" else self.concat(xs)
-            elif layer.type in _ONE:
-                if len(xs) != 1:
-                    raise self.fail(f"a {layer.type} layer has one bottom, not {len(xs)}")
-                out = _ONE[layer.type](self, xs[0])
-            else:
-                raise self.fail(
-                    f"layer type {layer.type!r} is not supported",
-                    hint="docs/import.md lists the Caffe layers convcalc reads",
-                )
             self.blob[layer.tops[0]] = out
         if not self.graph.layers:
             raise SpecError("the network has no layers after its input", file=self.shown)
         return self.graph
+
+    def read_layer(self, i: int, layer: _CLayer, layers: list[_CLayer], xs: list[str]) -> str:
+        """The convcalc tensor one Caffe layer (with its Scale, for a BatchNorm) makes."""
+        if layer.type == "BatchNorm":
+            return self.batch_norm(xs, layers[i + 1] if i + 1 < len(layers) else None)
+        if layer.type in ("Eltwise", "Concat"):
+            if len(xs) < 2:
+                raise self.fail(f"an {layer.type} needs at least two bottoms")
+            return self.eltwise(xs) if layer.type == "Eltwise" else self.concat(xs)
+        if layer.type in _ONE:
+            if len(xs) != 1:
+                raise self.fail(f"a {layer.type} layer has one bottom, not {len(xs)}")
+            return _ONE[layer.type](self, xs[0])
+        raise self.fail(
+            f"layer type {layer.type!r} is not supported",
+            hint="docs/import.md lists the Caffe layers convcalc reads",
+        )
 
     def batch_norm(self, xs: list[str], after: _CLayer | None) -> str:
         """A BatchNorm and the Scale (with bias) that reads its top: convcalc's bn."""

@@ -664,6 +664,13 @@ def _input_shape(layer: _KLayer, given: Shape | None, shown: str) -> Shape:
             "the input layer has no batch_shape", file=shown, line=layer.line, layer=layer.name
         )
     shape = _from_keras(dims[1:])
+    if any(v is not None and (isinstance(v, bool) or not isinstance(v, int)) for v in shape):
+        raise SpecError(
+            f"the input's batch_shape {json.dumps(dims)} holds a size that is not a whole number",
+            file=shown,
+            line=layer.line,
+            layer=layer.name,
+        )
     if given is not None:
         if len(given) != len(shape):
             raise UsageError(
@@ -743,19 +750,10 @@ def _build(path: Path, shown: str, input_shape: Shape | None) -> tuple[Graph, tu
         missing = [t for t in call.tensors if t not in reader.tensor]
         if missing:
             raise reader.fail(f"reads {missing[0]!r}, which no earlier layer makes")
-        xs = [reader.tensor[t] for t in call.tensors]
-        if layer.module.startswith("keras.src.ops"):
-            out = reader.numpy_op(_Call(xs, call.constants))
-        elif layer.class_name in _MERGE and not call.constants:
-            out = _MERGE[layer.class_name](reader, xs)
-        elif layer.class_name in _ONE and len(xs) == 1 and not call.constants:
-            out = _ONE[layer.class_name](reader, xs[0])
-        else:
-            raise reader.fail(
-                f"Keras layer {layer.class_name!r} is not supported",
-                hint="docs/import.md lists the Keras layers convcalc reads",
-            )
-        reader.tensor[layer.name] = out
+        try:
+            reader.tensor[layer.name] = _read_layer(reader, layer, call)
+        except ConvcalcError as e:
+            raise e.locate(file=shown, line=layer.line, layer=layer.name) from None
     if not graph.layers:
         raise SpecError("the model has no layers after its input", file=shown)
     counts = _counts(graph, reader)
@@ -766,6 +764,23 @@ def _build(path: Path, shown: str, input_shape: Shape | None) -> tuple[Graph, tu
         "statistics, Normalization's statistics and frozen layers)"
     )
     return graph, counts
+
+
+def _read_layer(reader: _Reader, layer: _KLayer, call: _Call) -> str:
+    """The convcalc tensor a Keras layer's call makes (its last convcalc layer)."""
+    xs = [reader.tensor[t] for t in call.tensors]
+    if not xs:
+        raise reader.fail("the layer's call reads no tensor")
+    if layer.module.startswith("keras.src.ops"):
+        return reader.numpy_op(_Call(xs, call.constants))
+    if layer.class_name in _MERGE and not call.constants:
+        return _MERGE[layer.class_name](reader, xs)
+    if layer.class_name in _ONE and len(xs) == 1 and not call.constants:
+        return _ONE[layer.class_name](reader, xs[0])
+    raise reader.fail(
+        f"Keras layer {layer.class_name!r} is not supported",
+        hint="docs/import.md lists the Keras layers convcalc reads",
+    )
 
 
 def _chain(layers: list[_KLayer], doc: dict[str, Any], shown: str) -> list[_KLayer]:
