@@ -39,6 +39,8 @@ MEASURED = [
     ("mini-v10.yaml", "s", 677_304, 4_992_614_400),
     ("mini-v9.yaml", "", 1_011_430, 19_895_705_600),
     ("mini-v5.yaml", "", 1_343_278, 10_144_512_000),
+    ("mini-tr.yaml", "n", 1_141_348, 2_631_731_200),  # C3TR: thop 2.0.0 counts its q, k, v
+    # and feed-forward nn.Linear maps, not nn.MultiheadAttention (no rule for it)
     ("mini-seg.yaml", "n", 570_372, 5_053_030_400),
     ("mini-pose.yaml", "n", 508_704, 3_719_731_200),
     ("mini-obb.yaml", "n", 509_008, 3_722_291_200),

@@ -89,6 +89,7 @@ MODULES: dict[str, Module] = {
     "C3k2": Module(attention.c3k2_row, **_R),
     "C3x": Module(blocks.c3x_row, **_R),
     "C3Ghost": Module(blocks.c3ghost_row, **_R),
+    "C3TR": Module(attention.c3tr_row, **_R),
     "C2fCIB": Module(blocks.c2fcib_row, **_R),
     "C2PSA": Module(attention.c2psa_row, **_R),
     "A2C2f": Module(attention.a2c2f_row, **_R),

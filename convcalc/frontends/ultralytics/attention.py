@@ -17,11 +17,12 @@ from convcalc.frontends.ultralytics.blocks import bottleneck, c2f_pattern, c3k, 
 from convcalc.frontends.ultralytics.convs import arg
 from convcalc.frontends.ultralytics.emit import Emitter, kind
 from convcalc.layers.activation import Scale, Softmax
+from convcalc.layers.attention import Attention as AttentionKind
 from convcalc.layers.attention import MatMul
-from convcalc.layers.dense import Reshape, Slice
+from convcalc.layers.dense import Linear, Reshape, Slice
 from convcalc.layers.merge import Add, Multiply
 from convcalc.layers.shape import Transpose
-from convcalc.layers.tokens import Parameter
+from convcalc.layers.tokens import Parameter, ToMap, ToTokens
 
 
 def _scaled(em: Emitter, name: str, x: str) -> str:
@@ -194,3 +195,47 @@ def c3k2_row(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
         return bottleneck(em, nm, y, c, sc, g)
 
     return c2f_pattern(em, name, x, c2, n, e, inner)
+
+
+def transformer_layer(em: Emitter, name: str, x: str, num_heads: int) -> str:
+    """TransformerLayer(c, num_heads) on (N, c) tokens: q, k, v linear maps (no bias),
+    nn.MultiheadAttention of them (its own in and out projections, with biases), plus the
+    input; two linear maps (no bias), plus that. convcalc's attention kind reads one
+    tensor: it reads q(x), with k(x) and v(x) beside it, which costs what the three-input
+    module costs (each projection has the same shape)."""
+    c = em.shape(x)[1]
+    q = em.add(f"{name}.q", kind(Linear), {"out": c, "bias": False}, (x,))
+    for part in ("k", "v"):
+        em.add(f"{name}.{part}", kind(Linear), {"out": c, "bias": False}, (x,))
+    y = em.add(f"{name}.ma", kind(AttentionKind), {"heads": num_heads}, (q,))
+    x = em.add(f"{name}.add1", kind(Add), {}, (y, x))
+    y = em.add(f"{name}.fc1", kind(Linear), {"out": c, "bias": False}, (x,))
+    y = em.add(f"{name}.fc2", kind(Linear), {"out": c, "bias": False}, (y,))
+    return em.add(f"{name}.add2", kind(Add), {}, (y, x))
+
+
+def transformer_block(em: Emitter, name: str, x: str, c2: int, heads: int, n: int) -> str:
+    """TransformerBlock(c1, c2, num_heads, num_layers): a Conv to c2 when c1 != c2; the
+    positions as tokens plus a linear map of them (a learned position embedding, with
+    bias); ``n`` TransformerLayers; back to a map."""
+    if em.channels(x) != c2:
+        x = em.conv(f"{name}.conv", x, c2)
+    _, h, w = em.shape(x)
+    p = em.add(f"{name}.tokens", kind(ToTokens), {}, (x,))
+    e = em.add(f"{name}.linear", kind(Linear), {"out": c2}, (p,))
+    y = em.add(f"{name}.add", kind(Add), {}, (p, e))
+    for i in range(n):
+        y = transformer_layer(em, f"{name}.tr.{i}", y, heads)
+    return em.add(f"{name}.map", kind(ToMap), {"size": [h, w]}, (y,))
+
+
+def c3tr_row(em: Emitter, name: str, x: str, a: Sequence[Any]) -> str:
+    """C3TR(c1, c2, n=1, shortcut=True, g=1, e=0.5): the C3 pattern whose inner part is
+    one TransformerBlock of 4 heads and n layers."""
+    c2, n = arg(em, a, 1, 0), arg(em, a, 2, 1)
+    e = arg(em, a, 5, 0.5, "num")
+    c_ = int(c2 * e)
+    y = em.conv(f"{name}.cv1", x, c_)
+    z = em.conv(f"{name}.cv2", x, c_)
+    y = transformer_block(em, f"{name}.m", y, c_, 4, n)
+    return em.conv(f"{name}.cv3", cat(em, f"{name}.cat", (y, z)), c2)
