@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convcalc import num
-from convcalc.errors import LimitError, SpecError
+from convcalc.errors import LimitError, ShapeError, SpecError
 from convcalc.layers.base import Args, LayerKind, Shape, check_dim
 
 INPUT = "input"  # the name of the network input in ``inputs`` and in ``Graph.shapes``
@@ -76,8 +76,43 @@ class GraphBuilder:
     def shape_of(self, kind: LayerKind, args: Args, inputs: Sequence[str]) -> Shape:
         """The output shape ``kind`` gives these inputs, each size checked."""
         check_arity(kind, len(inputs))
-        shape = kind.shape(args, [self.graph.shapes[i] for i in inputs])
+        try:
+            shape = kind.shape(args, [self.graph.shapes[i] for i in inputs])
+        except ShapeError as err:
+            cause = self.uneven_cause(inputs) if len(inputs) > 1 else None
+            if cause is not None:  # a merge: say where its branches' sizes parted
+                err.hint = cause if err.hint is None else f"{cause} ({err.hint})"
+            raise
         return tuple(check_dim(v, "output size") for v in shape)
+
+    def uneven_cause(self, inputs: Sequence[str]) -> str | None:
+        """Where, on the paths into ``inputs``, a size first stopped dividing evenly: the
+        first downsampling layer whose input height or width is not a multiple of its
+        stride (its output was rounded, so branches that meet later disagree)."""
+        by_name = {layer.name: layer for layer in self.graph.layers}
+        seen: set[str] = set()
+        stack = [i for i in inputs if i in by_name]
+        while stack:
+            name = stack.pop()
+            if name not in seen:
+                seen.add(name)
+                stack.extend(i for i in by_name[name].inputs if i in by_name)
+        for layer in self.graph.layers:
+            window = layer.kind.window(layer.args) if layer.name in seen else None
+            x = self.graph.shapes[layer.inputs[0]] if window is not None else ()
+            if len(x) != 3 or len(layer.shape) != 3:
+                continue
+            for axis, size, out, s in zip(
+                ("height", "width"), x[1:], layer.shape[1:], window.stride, strict=True
+            ):
+                concrete = all(num.is_concrete(v) for v in (size, out, s))
+                if concrete and s > 1 and out < size and size % s:
+                    return (
+                        f"sizes stop dividing evenly at {layer.name}: its input {axis} "
+                        f"{size} is not a multiple of its stride {s} (output {out}); give "
+                        "the network an input that the total stride divides"
+                    )
+        return None
 
     def check_room(self) -> None:
         """Refuse one layer more than the limit allows."""

@@ -487,3 +487,23 @@ def test_a_network_without_batch_norm_has_no_buffer_row() -> None:
     assert "buffers" not in text
     doc = json.loads(CliRunner().invoke(app, ["analyze", "vgg16", "-f", "json"]).stdout)
     assert doc["totals"]["buffers"] == 0
+
+
+def test_a_merge_that_fails_names_where_sizes_stopped_dividing(tmp_path) -> None:
+    path = tmp_path / "uneven.yaml"
+    path.write_text(
+        "convcalc: 1\nname: uneven\ninput: [3, 15, 15]\nlayers:\n"
+        "  - {op: conv, out: 4, k: 3, padding: 1, name: stem}\n"
+        "  - {op: conv, out: 8, k: 3, stride: 2, padding: 1, name: down}\n"
+        "  - {op: upsample, scale: 2, name: up}\n"
+        "  - {op: concat, from: [stem, up], name: cat}\n"
+    )
+    result = CliRunner().invoke(app, ["analyze", str(path)])
+    assert result.exit_code == 1
+    # 15 rows through a stride-2 conv give ceil(15 / 2) = 8, upsampled to 16: the concat
+    # with the 15-row stem fails, and the cause is the conv named down.
+    assert "layer 'cat'" in result.output
+    assert (
+        "sizes stop dividing evenly at down: its input height 15 is not a multiple of its stride 2"
+        in result.output
+    )
