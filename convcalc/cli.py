@@ -526,6 +526,7 @@ def sweep(
         ),
     ] = None,
     batch: BatchOpt = None,
+    input: Input = None,
     debug: Debug = False,
 ) -> None:
     """Params, MACs, FLOPs and peak memory over a grid of parameter values."""
@@ -544,6 +545,7 @@ def sweep(
             name, values = api.parse_assignment(item)
             grid[name] = api.parse_values(values)
         fixed = _params(None, None, sets)
+        shape, size = api.parse_input(input, batch)
         with progress(sys.stderr.isatty()) as tick:
             result = api.sweep(
                 arch,
@@ -555,7 +557,8 @@ def sweep(
                 device_file=device_file,
                 jobs=jobs,
                 scheduler=scheduler,
-                batch=batch or 1,
+                batch=size,
+                input_shape=shape,
             )
             if not result.compiled:
                 sys.stderr.write(f"note: {visible(result.note)}\n")

@@ -56,6 +56,7 @@ class Space:
     dtype: str = "fp32"
     metrics: tuple[str, ...] = ("params", "macs", "flops", "peak_activation_bytes")
     batch: int = 1  # samples per point
+    input_shape: tuple[int, ...] | None = None  # the input's shape, when not the file's
     # Tells one sweep from another of the same grid (the file may have changed since), so a
     # worker that stays up between sweeps never reuses an older sweep's formulas.
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -109,7 +110,12 @@ class _Evaluator:
                 return fn(*(point[i] for i in self.free))
         params = {**dict(space.fixed), **dict(zip(space.names, point, strict=True))}
         report = analyze(
-            space.arch, params, dtype=space.dtype, design_warnings=False, batch=space.batch
+            space.arch,
+            params,
+            space.input_shape,
+            dtype=space.dtype,
+            design_warnings=False,
+            batch=space.batch,
         )
         return tuple(getattr(report.totals, m) for m in space.metrics)
 
@@ -122,6 +128,7 @@ class _Evaluator:
             report = analyze(
                 space.arch,
                 params,
+                space.input_shape,
                 dtype=space.dtype,
                 free=free,
                 design_warnings=False,

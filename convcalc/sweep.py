@@ -99,6 +99,7 @@ def sweep(
     batch: int = 1,
     jobs: int = 1,
     scheduler: str | None = None,
+    input_shape: Any = None,
 ) -> Sweep:
     """Evaluate params, MACs, FLOPs and peak memory at every point of ``grid``.
 
@@ -137,7 +138,7 @@ def sweep(
     evaluate: Callable[..., tuple[Any, ...]] | None = None
     why = ""  # why no formula covers the grid
     try:
-        report = analyze(arch, fixed, dtype=dtype, free=names, batch=batch)
+        report = analyze(arch, fixed, input_shape, dtype=dtype, free=names, batch=batch)
         from convcalc.symbolic.compile import compile_exprs
 
         evaluate = compile_exprs([getattr(report.totals, m) for m in METRICS], names)
@@ -153,14 +154,14 @@ def sweep(
             values = evaluate(*point)
         else:
             params = {**fixed, **{n: v for n, v in zip(names, point, strict=True)}}
-            totals = analyze(arch, params, dtype=dtype, batch=batch).totals
+            totals = analyze(arch, params, input_shape, dtype=dtype, batch=batch).totals
             values = tuple(getattr(totals, m) for m in METRICS)
         out = {**dict(zip(names, point, strict=True)), **dict(zip(METRICS, values, strict=True))}
         if profile is not None:
             from convcalc.devices import estimate
 
             params = {**fixed, **dict(zip(names, point, strict=True))}
-            est = estimate(analyze(arch, params, dtype=dtype, batch=batch), profile)
+            est = estimate(analyze(arch, params, input_shape, dtype=dtype, batch=batch), profile)
             out["latency_s"] = est.latency_s
             out["verdict"] = (
                 "pass" if est.passed else "fail: " + ", ".join(v.budget for v in est.failed)
@@ -185,6 +186,7 @@ def sweep(
             dtype,
             METRICS,
             batch,
+            None if input_shape is None else tuple(input_shape),
         )
         structural.check_size(space)
         if scheduler is not None:

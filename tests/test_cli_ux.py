@@ -212,7 +212,7 @@ def test_sweep_table_has_human_suffixes() -> None:
 ARCH_COMMANDS = ("analyze", "compare", "sweep", "explain", "validate", "report", "plot")
 PARAM_OPTIONS = ("--alpha", "--rho", "--set", "--input", "--dtype")
 #: Known gaps, each failing the test strictly until it is closed.
-GAPS = {("sweep", "--input")}  # the sweep engine takes no input shape yet
+GAPS: set[tuple[str, str]] = set()  # options a command lacks (none now)
 
 
 def _options(command: str) -> set[str]:
@@ -507,3 +507,19 @@ def test_a_merge_that_fails_names_where_sizes_stopped_dividing(tmp_path) -> None
         "sizes stop dividing evenly at down: its input height 15 is not a multiple of its stride 2"
         in result.output
     )
+
+
+def test_sweep_input_is_the_analysis_input() -> None:
+    result = CliRunner().invoke(
+        app, ["sweep", "mobilenet", "--alpha", "1", "--input", "3x160x160", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["rows"]
+    # MobileNet 1.0 at 160 x 160: 290 million mult-adds (Howard et al. 2017, Table 7)
+    assert round(row["macs"], -7) == 290_000_000
+    doc = json.loads(
+        CliRunner()
+        .invoke(app, ["analyze", "mobilenet", "--input", "3x160x160", "-f", "json"])
+        .stdout
+    )
+    assert row["macs"] == doc["totals"]["macs"]
