@@ -595,3 +595,12 @@ def test_security_page_names_its_tests() -> None:
     for test in re.findall(r"`(tests/[\w/]+\.py)`", text):
         assert (ROOT / test).is_file(), test
     assert "tests/test_trust.py" in text
+
+
+def test_text_that_spells_minus_infinity_is_not_a_number_in_csv() -> None:
+    from convcalc.render.sanitize import csv_cell
+
+    # A spreadsheet reads "-inf" as a formula naming inf; numbers stay as they are.
+    assert csv_cell("-inf") == "'-inf"
+    assert csv_cell("+nan") == "'+nan"
+    assert csv_cell("-3") == "-3" and csv_cell("-1/3") == "-1/3" and csv_cell("1e-05") == "1e-05"

@@ -43,7 +43,9 @@ _UNSAFE_OR_NEWLINE = re.compile(_UNSAFE.pattern[:-1] + "\n]")
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 # A whole cell that is a number: an integer, a decimal, a fraction or a float's repr.
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+)?|[+-]?(inf|nan)")
+# Not "-inf" or "-nan": a spreadsheet reads those as a formula naming inf (text from a
+# file can spell them), so they keep the apostrophe.
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+)?")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # What starts HTML in markdown: a tag, a comment or declaration, an entity ('<=' and a
 # lone '&' are text and stay as they are).
