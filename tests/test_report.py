@@ -3,7 +3,7 @@
 Tests that draw need matplotlib (the ``convcalc[report]`` extra) and skip without it; the
 series the charts are drawn from, the missing-extra message and the start-up imports are
 checked either way. The 100,000-layer timing (CPU time of the process) runs only with
-CONVCALC_SLOW=1 (.ci/run sets it in the report step).
+CONVCALC_SLOW=1 (.ci/run sets it in the step of the optional extras).
 """
 
 from __future__ import annotations
