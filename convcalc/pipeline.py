@@ -114,6 +114,10 @@ def analyze(
 
         free = tuple(f for f in free if f != BATCH)
         size = symbol(BATCH, "int")
+    if checkpoint is not None and not train:
+        raise UsageError(
+            "--checkpoint applies to a training step", hint="add --train (docs/training.md)"
+        )
     if train and dtype != "fp32":
         raise UsageError(
             "a training step's bytes follow --precision, not --dtype",

@@ -286,7 +286,6 @@ def training(
     backward_total: Any = 0
     owned_saved: list[Any] = [0] * count  # per-sample bytes each layer is charged with
     owned_fixed: list[Any] = [0] * count
-    grad_of: list[Any] = [0] * count
     for i, layer in enumerate(layers):
         kind, args = layer.kind, layer.args
         xs = [shapes[s] for s in layer.inputs]
@@ -330,7 +329,6 @@ def training(
         params_total += p
         largest = max(largest, p)
         buffers_total += kind.buffers(args, xs, layer.shape) * layer.weight
-        grad_of[i] = p * 4
         line.add(back(i), line.end, p * 4, 0)  # weight gradients, fp32, to the step's end
         rows.append(TrainingLayer(layer.name, 0, p * 4, backward * batch))
     if not num.is_concrete(params_total) or not num.is_concrete(buffers_total):

@@ -298,6 +298,7 @@ def test_budget_values(text: str, expected: tuple) -> None:
         (["--train", "--precision", "fp8"], "unknown precision 'fp8'"),
         (["--train", "--dtype", "fp16"], "--precision"),
         (["--max-batch"], "states no memory"),
+        (["--checkpoint", "2"], "--checkpoint applies to a training step"),
         (["--input", "2x3x224x224", "--batch", "4"], "batch 2 but --batch is 4"),
     ],
 )

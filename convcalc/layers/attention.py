@@ -24,14 +24,10 @@ from convcalc.layers.base import (
     Saved,
     Shape,
     phase_table,
+    same_size,
     show_shape,
 )
 from convcalc.layers.registry import register
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal, or not decidable now (symbolic sizes are checked once bound)."""
-    return a == b if num.is_concrete(a) and num.is_concrete(b) else True
 
 
 @register
@@ -68,13 +64,13 @@ class MatMul(LayerKind):
         shown = f"{show_shape(x)} @ {show_shape(z)}" + (" (second transposed)" * a.transpose)
         if len(x) != len(z):
             raise ShapeError(f"matmul of {shown}: the operands have different ranks")
-        if not _same(x[-1], z[-2]):
+        if not same_size(x[-1], z[-2]):
             raise ShapeError(
                 f"matmul of incompatible shapes {shown}: inner sizes {x[-1]} and {z[-2]} differ"
             )
         batch = []
         for u, v in zip(x[:-2], z[:-2], strict=True):
-            if not (u == 1 or v == 1 or _same(u, v)):
+            if not (u == 1 or v == 1 or same_size(u, v)):
                 raise ShapeError(f"matmul of {shown}: leading sizes {u} and {v} differ")
             batch.append(v if u == 1 else u)
         return (*batch, x[-2], z[-1])

@@ -234,6 +234,11 @@ def check_dim(value: Any, what: str, minimum: int = 1) -> Any:
     return value
 
 
+def same_size(a: Any, b: Any) -> bool:
+    """Equal, or not decidable now (symbolic sizes are checked once bound)."""
+    return a == b if num.is_concrete(a) and num.is_concrete(b) else True
+
+
 @dataclass(frozen=True)
 class Window:
     """The sliding window of a layer, per axis (height, width): what the design rules on

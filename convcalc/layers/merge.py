@@ -20,19 +20,13 @@ from convcalc.layers.base import (
     Shape,
     axis_of,
     channel_axis,
+    same_size,
 )
 from convcalc.layers.registry import register
 
 
 def _show(shape: Shape) -> str:
     return "x".join(str(v) for v in shape)
-
-
-def _same(a: object, b: object) -> bool:
-    """Equal, or not decidable now (symbolic sizes are checked once bound)."""
-    if num.is_concrete(a) and num.is_concrete(b):
-        return a == b
-    return True
 
 
 class Merge(LayerKind):
@@ -53,7 +47,7 @@ class Add(Merge):
     def shape(self, a: object, xs: Sequence[Shape]) -> Shape:
         first = xs[0]
         for other in xs[1:]:
-            if len(other) != len(first) or not all(map(_same, first, other)):
+            if len(other) != len(first) or not all(map(same_size, first, other)):
                 raise ShapeError(
                     f"add needs inputs of one shape, got {_show(first)} and {_show(other)}",
                     hint="use a projection (1x1 conv, stride) on the shortcut to match",
@@ -74,8 +68,8 @@ class Multiply(Merge):
         # The output is the full-size input; a C x 1 x 1 gate broadcasts over it.
         full = next((x for x in xs if len(x) != 3 or x[1:] != (1, 1)), xs[0])
         for x in xs:
-            broadcast = len(x) == 3 == len(full) and x[1:] == (1, 1) and _same(x[0], full[0])
-            if broadcast or (len(x) == len(full) and all(map(_same, x, full))):
+            broadcast = len(x) == 3 == len(full) and x[1:] == (1, 1) and same_size(x[0], full[0])
+            if broadcast or (len(x) == len(full) and all(map(same_size, x, full))):
                 continue
             raise ShapeError(
                 f"multiply needs equal shapes or a C x 1 x 1 scale, got {_show(x)} "
@@ -114,7 +108,9 @@ class Concat(Free, Merge):
         axis = self._axis(a, first)
         for other in xs[1:]:
             if len(other) != len(first) or not all(
-                _same(u, v) for i, (u, v) in enumerate(zip(first, other, strict=True)) if i != axis
+                same_size(u, v)
+                for i, (u, v) in enumerate(zip(first, other, strict=True))
+                if i != axis
             ):
                 what = "spatial sizes" if len(first) == 3 and axis == 0 else "other sizes"
                 raise ShapeError(

@@ -27,15 +27,11 @@ from convcalc.layers.base import (
     Saved,
     Shape,
     axis_of,
+    same_size,
     show_shape,
     spatial,
 )
 from convcalc.layers.registry import register
-
-
-def _same(a: object, b: object) -> bool:
-    """Equal, or not decidable now (symbolic sizes are checked once bound)."""
-    return a == b if num.is_concrete(a) and num.is_concrete(b) else True
 
 
 @register
@@ -70,7 +66,7 @@ class ToMap(Free):
             raise ShapeError(f"to_map needs tokens (N, C), got a tensor of shape {show_shape(x)}")
         n, c = x
         h, w = a.size
-        if not _same(n, h * w):
+        if not same_size(n, h * w):
             raise ShapeError(f"to_map to {h}x{w} needs {h * w} tokens, got {n}")
         return (c, h, w)
 
@@ -120,7 +116,7 @@ class Parameter(LayerKind):
         if a.mode == "concat":
             axis = axis_of(a.axis, len(x), self.op)
             if len(p) != len(x) or not all(
-                _same(u, v) for i, (u, v) in enumerate(zip(x, p, strict=True)) if i != axis
+                same_size(u, v) for i, (u, v) in enumerate(zip(x, p, strict=True)) if i != axis
             ):
                 raise ShapeError(
                     f"a parameter of shape {show_shape(p)} cannot be concatenated to "
@@ -128,7 +124,7 @@ class Parameter(LayerKind):
                 )
             return (*x[:axis], x[axis] + p[axis], *x[axis + 1 :])
         if len(p) > len(x) or not all(
-            v == 1 or _same(u, v) for u, v in zip(x[len(x) - len(p) :], p, strict=True)
+            v == 1 or same_size(u, v) for u, v in zip(x[len(x) - len(p) :], p, strict=True)
         ):
             raise ShapeError(
                 f"a parameter of shape {show_shape(p)} does not broadcast against {show_shape(x)}",
