@@ -6,10 +6,11 @@ the liveness scan of :mod:`convcalc.graph` over that same order (DESIGN.md secti
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from convcalc import num
-from convcalc.graph import INPUT, Graph, Step, live_totals, peak_of
+from convcalc import context, num
+from convcalc.graph import INPUT, Graph, Layer, Step, live_totals, peak_of
 from convcalc.layers import base
 from convcalc.receptive import (
     INPUT_RF,
@@ -25,15 +26,26 @@ from convcalc.report import DTYPE_BYTES, LayerRow, Report, Totals
 
 _Facts = tuple  # params, macs, flops, output elements, field inputs, reduces, summary, class
 
+# What a kind says of a layer, by the key below -> (the Args object the key names, the
+# facts, the receptive-field transform). A repeated block's layers share one Args object
+# (see convcalc.schema.expand), and so do the layers of every analysis of a document
+# already expanded (convcalc.schema.templates): with the same concrete shapes the kind's
+# answers are the same, so it is asked once. The Args object is kept beside its answers,
+# so the identity in the key cannot be that of another object; the store starts afresh
+# when full.
+_KNOWN: dict[tuple, tuple[Any, _Facts, tuple[Any, Any, Any]]] = {}
+_MAX_KNOWN = 100_000
 
-def _facts_key(kind: Any, args: Any, xs: list[Any], y: Any) -> tuple | None:
-    """The key of a layer's facts: its kind, its Args object and its concrete shapes (None
-    when a size is symbolic: formulas are cheap to recompute and costly to hash)."""
+
+def _facts_key(kind: Any, args: Any, xs: list[Any], y: Any, smooth: bool) -> tuple | None:
+    """The key of a layer's facts: its kind, its Args object, its concrete shapes and
+    whether rounding applies (None when a size is symbolic: formulas are cheap to
+    recompute and costly to hash)."""
     for shape in (*xs, y):
         for d in shape:
             if type(d) is not int:
                 return None
-    return (kind, id(args), tuple(xs), y)
+    return (kind, id(args), tuple(xs), y, smooth)
 
 
 def _facts(kind: Any, args: Any, xs: list[Any], layer: Any) -> _Facts:
@@ -48,6 +60,53 @@ def _facts(kind: Any, args: Any, xs: list[Any], layer: Any) -> _Facts:
         kind.reduces(args, xs, layer.shape),
         kind.summary(args),
         kind.cost_class(args, xs),
+    )
+
+
+@dataclasses.dataclass(slots=True)
+class _Walked:
+    """What one analysis found at each layer of a concrete graph, in order: kept (for the
+    last few graphs, by :func:`_walk_key`) so that the next analysis of a graph that starts
+    with the same layers (the same network with another class count, a search space
+    point that changes only later stages) takes those layers' rows and running totals
+    instead of computing them again."""
+
+    layers: list[Layer] = dataclasses.field(default_factory=list)
+    rows: list[LayerRow] = dataclasses.field(default_factory=list)
+    sizes: list[Any] = dataclasses.field(default_factory=list)
+    fields: list[RF | None] = dataclasses.field(default_factory=list)
+    reduced: list[bool] = dataclasses.field(default_factory=list)
+    # after each layer: params, MACs, FLOPs, activations, last spatial field, warnings
+    running: list[tuple[Any, Any, Any, Any, RF | None, int]] = dataclasses.field(
+        default_factory=list
+    )
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+_WALKED: dict[tuple, _Walked] = {}
+_MAX_WALKED = 4  # graphs kept
+_MAX_WALKED_LAYERS = 20_000  # larger graphs are not kept (their records would be large)
+
+
+def _walk_key(graph: Graph, dtype: str, batch: Any, smooth: bool) -> tuple | None:
+    if type(batch) is not int or len(graph.layers) > _MAX_WALKED_LAYERS:
+        return None
+    return (graph.name, graph.source, graph.file, graph.input_shape, dtype, batch, smooth)
+
+
+def _same(a: Layer, b: Layer) -> bool:
+    """Whether two layers are the same for the analysis: the same name, kind, Args object,
+    inputs, shape and place in a file, and unconditional."""
+    return (
+        a.args is b.args
+        and a.name == b.name
+        and a.kind is b.kind
+        and a.inputs == b.inputs
+        and a.shape == b.shape
+        and a.weight == 1
+        and b.weight == 1
+        and a.line == b.line
+        and a.file == b.file
     )
 
 
@@ -69,19 +128,52 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
     total_flops: Any = 0
     total_act: Any = 0
     last_spatial: RF | None = None
-    # A repeated block's layers share one Args object (see convcalc.schema.expand); with
-    # the same concrete input shapes, the kind's facts are the same, so they are asked once.
-    facts: dict[tuple, _Facts] = {}
-    transforms: dict[tuple, tuple[Any, Any, Any]] = {}  # the same key: positions, rf, phases
-    for layer in layers:
+    smooth = context.current().smooth
+    known = _KNOWN
+    if len(known) > _MAX_KNOWN:
+        known.clear()
+
+    walk_key = _walk_key(graph, dtype, batch, smooth)
+    before = _WALKED.get(walk_key) if walk_key is not None else None
+    done = 0
+    if before is not None:
+        limit = min(len(layers), len(before.layers))
+        while done < limit and _same(layers[done], before.layers[done]):
+            done += 1
+    walked: _Walked | None = None if walk_key is None else _Walked()
+    if done:
+        assert before is not None and walked is not None
+        names = [layer.name for layer in layers[:done]]
+        sizes.update(zip(names, before.sizes[:done], strict=True))
+        fields.update(zip(names, before.fields[:done], strict=True))
+        reduced.update(zip(names, before.reduced[:done], strict=True))
+        rows = before.rows[:done]
+        total_params, total_macs, total_flops, total_act, last_spatial, said = before.running[
+            done - 1
+        ]
+        warnings = before.warnings[:said]
+        walked.layers = layers[:done]
+        walked.rows = list(rows)
+        walked.sizes = before.sizes[:done]
+        walked.fields = before.fields[:done]
+        walked.reduced = before.reduced[:done]
+        walked.running = before.running[:done]
+    for layer in layers[done:] if done else layers:
         kind, args = layer.kind, layer.args
         xs = [graph.shapes[s] for s in layer.inputs]
-        key = _facts_key(kind, args, xs, layer.shape)
-        fact = facts.get(key) if key is not None else None
-        if fact is None:
+        key = _facts_key(kind, args, xs, layer.shape, smooth)
+        hit = known.get(key) if key is not None else None
+        if hit is not None and hit[0] is args:
+            fact, transform = hit[1], hit[2]
+        else:
             fact = _facts(kind, args, xs, layer)
+            mode = kind.positions(args, xs, layer.shape)
+            if mode == base.MAP:  # positions, rf, phases
+                transform = (mode, kind.rf(args, xs), kind.rf_phases(args, xs))
+            else:
+                transform = (mode, None, None)
             if key is not None:
-                facts[key] = fact
+                known[key] = (args, fact, transform)
         params, macs, flops, out_elems, field_inputs, reduces, summary, klass = fact
         if layer.weight != 1:  # a layer that exists only where a symbolic condition holds
             w = layer.weight
@@ -96,15 +188,6 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
         sources = [layer.inputs[i] for i in field_inputs]
         is_reduced = reduces or all(reduced[s] for s in sources)
         field: RF | None = None
-        transform = transforms.get(key) if key is not None else None
-        if transform is None:
-            mode = kind.positions(args, xs, layer.shape)
-            if mode == base.MAP:
-                transform = (mode, kind.rf(args, xs), kind.rf_phases(args, xs))
-            else:
-                transform = (mode, None, None)
-            if key is not None:
-                transforms[key] = transform
         mode = transform[0]
         if mode != base.LOST:
             live_fields = [
@@ -169,6 +252,25 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
         total_macs += macs
         total_flops += flops
         total_act += out_elems
+        if walked is not None:
+            if key is None or layer.weight != 1:  # symbolic: not kept
+                walked = None
+                continue
+            walked.layers.append(layer)
+            walked.rows.append(rows[-1])
+            walked.sizes.append(out_elems)
+            walked.fields.append(field)
+            walked.reduced.append(is_reduced)
+            walked.running.append(
+                (total_params, total_macs, total_flops, total_act, last_spatial, len(warnings))
+            )
+    if walk_key is not None:
+        _WALKED.pop(walk_key, None)
+        if walked is not None:
+            walked.warnings = list(warnings)
+            if len(_WALKED) >= _MAX_WALKED:
+                del _WALKED[next(iter(_WALKED))]
+            _WALKED[walk_key] = walked
 
     steps = [Step(layer.name, layer.inputs) for layer in layers]
     peak, at, symbolic_peaks = peak_of(live_totals(steps, sizes, (INPUT,)), sizes[INPUT])

@@ -47,9 +47,9 @@ class Bounds:
         self._memo: dict[tuple, tuple[int, int]] = {}
         self._visits = 0
 
-    def count_instance(self, entry: YMap, use: str) -> None:
-        """Count one more expanded block instance (of the use ``entry``, named ``use``)."""
-        self.instances += 1
+    def count_instance(self, entry: YMap | None, use: str, n: int = 1) -> None:
+        """Count ``n`` more expanded block instances (of the use ``entry``, named ``use``)."""
+        self.instances += n
         if self.instances > limits.MAX_LAYERS:
             raise self.where.limit(
                 f"the network expands more than {limits.MAX_LAYERS} block instances",

@@ -30,7 +30,7 @@ from convcalc.graph import INPUT, Graph, GraphBuilder, Layer, check_arity
 from convcalc.layers import REGISTRY, ordered
 from convcalc.layers.base import LayerKind, Shape, evaluate_value
 from convcalc.names import LAYER_NAME
-from convcalc.schema import binding, document, extends, limits
+from convcalc.schema import binding, document, extends, limits, templates
 from convcalc.schema.blocks import Block, Library
 from convcalc.schema.bounds import Bounds
 from convcalc.schema.loader import YList, YMap
@@ -105,17 +105,27 @@ def _memo_key(kind: LayerKind, raw: Mapping[str, Any], shapes: list[Shape]) -> t
     literal whole number (no expression, so the environment cannot change it) and every
     input size is a concrete integer, binding and the shape rule give the same answer each
     time, and a failure is never stored (it stops the run), so reusing it changes nothing.
-    Expressions, lists and symbolic sizes are bound afresh."""
-    items = tuple(raw.items())
-    for _, v in items:
+    Expressions, lists and symbolic sizes are bound afresh. Values are keyed with their
+    type (``True`` and ``1`` bind differently), and with whether rounding applies (the
+    shape rules divide differently without it)."""
+    items = []
+    for k, v in raw.items():
         if type(v) not in _LITERAL:
             return None
+        items.append((k, type(v), v))
     dims = tuple(shapes)
     for shape in dims:
         for d in shape:
             if type(d) is not int:
                 return None
-    return (kind, items, dims)
+    return (kind, tuple(items), dims, context.current().smooth)
+
+
+# (kind, literal arguments, input shapes, smooth) -> (args, shape), see _memo_key: shared by
+# every expansion, so a layer of literal arguments gets the same Args object in every
+# analysis of its file (what convcalc.analysis keys its reuse on); starts afresh when full
+_BOUND: dict[tuple, tuple[Any, Shape]] = {}
+_MAX_BOUND = 100_000
 
 
 class Expander:
@@ -135,8 +145,13 @@ class Expander:
         # a repeated layer or block use (or a stage table) -> the names of its copies (rows),
         # in order: what ``from: [name.*]`` reads
         self.repeats: dict[str, list[str]] = {}
-        # (kind, literal arguments, input shapes) -> (args, shape): see _memo_key
-        self._bound: dict[tuple, tuple[Any, Shape]] = {}
+        if len(_BOUND) > _MAX_BOUND:
+            _BOUND.clear()
+        self.reads = templates.Reads(blocks)
+        # While an instance is being recorded as a template: every alias and repeat set
+        # since the outermost recording began, in order (see _set_alias, _instance)
+        self._log: list[tuple[str, str, Any]] | None = None
+        self._entries: dict[str, YMap] = {}  # and the entry of each layer made since then
 
     def walk(self, layers: YList, defaults: Mapping[str, YMap]) -> None:
         """Emit the file's ``layers`` (written with its per-op ``defaults``) into the graph."""
@@ -295,12 +310,12 @@ class Expander:
             raise self.where.locate(e, entry, "from", name) from None
         try:
             key = _memo_key(kind, raw, [graph.shapes[s] for s in inputs])
-            hit = self._bound.get(key) if key is not None else None
+            hit = _BOUND.get(key) if key is not None else None
             if hit is None:
                 args = kind.bind(raw, env)
                 shape = self.builder.shape_of(kind, args, inputs)
                 if key is not None:
-                    self._bound[key] = (args, shape)
+                    _BOUND[key] = (args, shape)
             else:
                 args, shape = hit
         except ConvcalcError as e:
@@ -331,6 +346,8 @@ class Expander:
         self.builder.append(
             Layer(name, kind, args, inputs, shape, entry.line, weight, self.where.file)
         )
+        if self._log is not None:
+            self._entries[name] = entry
         expr.allow(limits.STEPS_PER_LAYER)
         return name
 
@@ -372,13 +389,13 @@ class Expander:
             if not _is_off(act):
                 out = self._extra(scope, act, "act", name, out, entry, weight)
             if group:
-                self.aliases[name] = out
+                self._set_alias(name, out)
         if count == 0:
-            self.aliases[scope.full(base)] = prev
+            self._set_alias(scope.full(base), prev)
         elif count is not None:
-            self.aliases[scope.full(base)] = out
+            self._set_alias(scope.full(base), out)
         if count is not None:
-            self.repeats[scope.full(base)] = [scope.full(f"{base}.{i}") for i in range(count)]
+            self._set_repeat(scope.full(base), [scope.full(f"{base}.{i}") for i in range(count)])
         return out
 
     def _check_top_c_in(self, entry: YMap, keys: Any, inputs: tuple[str, ...], layer: str) -> None:
@@ -555,16 +572,157 @@ class Expander:
                 stack = (*scope.stack, bname)
                 child = _Scope(scope.full(local), inner, out, block.defaults, stack)
                 with where.reading(block.file):
-                    out = self._expand_list(block.body, child)
-                self.aliases.setdefault(child.prefix, out)
-            self.aliases[scope.full(row_prefix)] = out
+                    out = self._instance(block, child, entry)
+                self._set_alias(child.prefix, out, only_unset=True)
+            self._set_alias(scope.full(row_prefix), out)
             if count is not None:
                 copies = [scope.full(f"{row_prefix}.{i}") for i in range(count)]
-                self.repeats[scope.full(row_prefix)] = copies
+                self._set_repeat(scope.full(row_prefix), copies)
         if "table" in entry:
-            self.repeats[shown] = [scope.full(f"{use}.{r}") for r in range(len(plan))]
-        self.aliases[shown] = out
+            self._set_repeat(shown, [scope.full(f"{use}.{r}") for r in range(len(plan))])
+        self._set_alias(shown, out)
         return out
+
+    # --- instances made once (convcalc.schema.templates) ---------------------------------
+
+    def _set_alias(self, name: str, target: str, only_unset: bool = False) -> None:
+        if only_unset and name in self.aliases:
+            return
+        self.aliases[name] = target
+        if self._log is not None:
+            self._log.append(("alias", name, target))
+
+    def _set_repeat(self, name: str, copies: list[str]) -> None:
+        self.repeats[name] = copies
+        if self._log is not None:
+            self._log.append(("repeat", name, copies))
+
+    def _instance(self, block: Block, child: _Scope, entry: YMap) -> str:
+        """Expand one instance of ``block`` (its scope ``child``): replayed from the
+        template of an equal instance when there is one, else walked and kept as one."""
+        reads = self.reads.of(block.name)
+        shape = self.graph.shapes[child.in_ref]
+        k = None if reads is None else templates.key(reads, child.env, self.globals, shape)
+        if k is None:
+            return self._expand_list(block.body, child)
+        assert reads is not None
+        found = templates.lookup(block.body, k, reads.objects)
+        if found is not None:
+            return self._replay(found, child, entry)
+        outer = self._log
+        if outer is None:
+            self._log = []
+        log = self._log
+        assert log is not None
+        start = (len(self.graph.layers), len(log), self.bounds.instances)
+        out = self._expand_list(block.body, child)
+        try:
+            made = self._template(child, out, start, log, reads.objects)
+        except templates.NotKept:
+            made = None
+        if outer is None:
+            self._log = None
+            self._entries.clear()
+        if made is not None:
+            templates.keep(block.body, k, made)
+        return out
+
+    def _replay(self, template: templates.Template, child: _Scope, entry: YMap) -> str:
+        """Make the layers, aliases and repeats of ``template`` for the instance ``child``
+        (of the block use ``entry``),
+        with the checks and limits of walking it: a duplicate name, the layer limit, the
+        run's budget of layer inputs and the block instances inside it."""
+        prefix, in_ref = child.prefix, child.in_ref
+        graph, builder, where = self.graph, self.builder, self.where
+        shapes, aliases = graph.shapes, self.aliases
+        recording = self._log is not None
+        charge = context.charge
+        for piece in template.pieces:
+            name = f"{prefix}.{piece.local}"
+            if name in shapes or name in aliases:
+                with where.reading(piece.file or where.file):
+                    raise where.error(
+                        f"duplicate layer name {name!r}",
+                        piece.entry,
+                        "name",
+                        layer=name,
+                        hint="names must be unique; repeated layers get .0, .1, ...",
+                    )
+            try:
+                builder.check_room()
+            except LimitError as e:
+                with where.reading(piece.file or where.file):
+                    raise where.locate(e, piece.entry, None, name) from None
+            try:
+                charge("layer_inputs", len(piece.inputs))
+            except LimitError as e:
+                with where.reading(piece.file or where.file):
+                    raise where.locate(e, piece.entry, "from", name) from None
+            inputs = tuple(in_ref if i is None else f"{prefix}.{i}" for i in piece.inputs)
+            builder.append(
+                Layer(name, piece.kind, piece.args, inputs, piece.shape, piece.line, 1, piece.file)
+            )
+            if recording:
+                self._entries[name] = piece.entry
+        if template.instances:
+            self.bounds.count_instance(entry, prefix, template.instances)
+        for local, target in template.aliases:
+            self._set_alias(f"{prefix}.{local}", templates.absolute(target, prefix, in_ref))
+        for local, copies in template.repeats:
+            self._set_repeat(f"{prefix}.{local}", [f"{prefix}.{c}" for c in copies])
+        expr.allow(limits.STEPS_PER_LAYER * len(template.pieces))
+        return templates.absolute(template.out, prefix, in_ref)
+
+    def _template(
+        self,
+        child: _Scope,
+        out: str,
+        start: tuple[int, int, int],
+        log: list[tuple[str, str, Any]],
+        objects: tuple[Any, ...],
+    ) -> templates.Template:
+        """The template of the instance just walked in ``child`` (what it added since
+        ``start``: layers, log entries, block instances)."""
+        prefix, in_ref = child.prefix, child.in_ref
+
+        def rel(name: str) -> str | None:
+            return templates.relative(name, prefix, in_ref)
+
+        pieces = []
+        for layer in self.graph.layers[start[0] :]:
+            local = rel(layer.name)
+            if local is None or layer.weight != 1:
+                raise templates.NotKept(layer.name)
+            pieces.append(
+                templates.Piece(
+                    local,
+                    layer.kind,
+                    layer.args,
+                    tuple(rel(i) for i in layer.inputs),
+                    layer.shape,
+                    layer.line,
+                    layer.file,
+                    self._entries[layer.name],
+                )
+            )
+        aliases = []
+        repeats = []
+        for what, name, value in log[start[1] :]:
+            local = rel(name)
+            if local is None:
+                raise templates.NotKept(name)
+            if what == "alias":
+                aliases.append((local, rel(value)))
+            else:
+                repeats.append((local, tuple(str(rel(c)) for c in value)))
+        return templates.Template(
+            tuple(pieces),
+            tuple(aliases),
+            tuple(repeats),
+            rel(out),
+            self.bounds.instances - start[2],
+            objects,
+        )
 
 
 def expand(

@@ -15,6 +15,7 @@ error is an :class:`InputFileError` (docs/security.md).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -55,8 +56,10 @@ class YList(list):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
+@functools.cache
 def architectures_dir() -> Path:
-    """The bundled architectures: inside the installed package, or the source checkout's."""
+    """The bundled architectures: inside the installed package, or the source checkout's
+    (found once: the package does not move while it runs; every path here is resolved)."""
     here = Path(__file__).resolve().parent.parent
     packaged = here / "architectures"
     if packaged.is_dir():
