@@ -19,6 +19,7 @@ run). Templates live on the block body they came from, so they last as long as t
 document does (:mod:`convcalc.schema.loader` keeps documents by their text) and are shared
 by every analysis of it; each body keeps at most :data:`MAX_PER_BODY`.
 """
+
 from __future__ import annotations
 
 import contextlib
