@@ -787,8 +787,11 @@ def main() -> None:
     (``| head``) ends quietly, also when it is found only by the final flush."""
     from typer.exceptions import TyperException
 
+    from convcalc.context import collector_paused
+
     try:
-        code = app(standalone_mode=False)
+        with collector_paused():  # the rendering of a large report too
+            code = app(standalone_mode=False)
         sys.stdout.flush()
     except BrokenPipeError:
         _pipe_closed()

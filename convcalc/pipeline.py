@@ -380,7 +380,8 @@ def boundary(fn: Callable[..., Any]) -> Callable[..., Any]:
             if check is not None:
                 bound.arguments[name] = check(fn.__name__, name, value)
         try:
-            return fn(*bound.args, **bound.kwargs)
+            with context.collector_paused():
+                return fn(*bound.args, **bound.kwargs)
         except RecursionError:
             raise LimitError(f"{fn.__name__}(): the input nests too deeply") from None
 
