@@ -179,14 +179,20 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
             w = layer.weight
             params, macs, flops = params * w, macs * w, flops * w
             out_elems = out_elems * w
+        inputs = layer.inputs
         sizes[layer.name] = out_elems
-        in_elems = sum((sizes[s] for s in layer.inputs), 0)
+        in_elems = sizes[inputs[0]] if len(inputs) == 1 else sum((sizes[s] for s in inputs), 0)
 
         # Receptive field: unreduced spatial inputs carry the per-position field; inputs
         # already reduced to a global summary (SE gates) broadcast and do not widen it.
         # An input that only lends its size (a crop's second) does not widen it either.
-        sources = [layer.inputs[i] for i in field_inputs]
-        is_reduced = reduces or all(reduced[s] for s in sources)
+        if len(field_inputs) == 1:
+            only = inputs[field_inputs[0]]
+            sources = [only]
+            is_reduced = reduces or reduced[only]
+        else:
+            sources = [inputs[i] for i in field_inputs]
+            is_reduced = reduces or all(reduced[s] for s in sources)
         field: RF | None = None
         mode = transform[0]
         if mode != base.LOST:
@@ -206,24 +212,23 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
                         )
                 except Untracked as e:
                     warnings.append(f"{layer.name}: {e}")
-                if (
-                    field is not None
-                    and any(field.bound)
-                    and not any(
+                # a new field is checked; an input's field as it was, when it was made
+                if field is not None and field is not live_fields[0]:
+                    if any(field.bound) and not any(
                         any(f.bound)
                         for f in live_fields  # type: ignore[union-attr]
-                    )
-                ):
-                    warnings.append(
-                        f"{layer.name}: its units repeat with a period over {base.PHASE_LIMIT}; "
-                        "the receptive field shown from here on is an upper bound"
-                    )
-                if field is not None and unbounded(field):
-                    warnings.append(
-                        f"{layer.name}: the receptive field grows past 2**{RF_BITS} pixels; "
-                        "it is not tracked from here on"
-                    )
-                    field = None
+                    ):
+                        warnings.append(
+                            f"{layer.name}: its units repeat with a period over "
+                            f"{base.PHASE_LIMIT}; the receptive field shown from here on is "
+                            "an upper bound"
+                        )
+                    if unbounded(field):
+                        warnings.append(
+                            f"{layer.name}: the receptive field grows past 2**{RF_BITS} "
+                            "pixels; it is not tracked from here on"
+                        )
+                        field = None
         fields[layer.name] = field
         reduced[layer.name] = is_reduced
         if field is not None and not is_reduced:

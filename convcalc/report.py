@@ -19,7 +19,7 @@ COMPARISON_SCHEMA = "convcalc.comparison/1"
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerRow:
     """One layer's numbers, for the report's whole batch. ``input_elements`` and
     ``output_elements`` are the values it reads and writes per sample, so nothing needs to
