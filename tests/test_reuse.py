@@ -137,3 +137,29 @@ def test_key_parts_are_typed_and_only_exact_values_have_one() -> None:
     assert templates._frozen([1, 2]) != templates._frozen((1, 2))
     assert templates._frozen(object()) is templates._MISSING
     assert templates._frozen([1, object()]) is templates._MISSING
+
+
+def test_the_collector_is_paused_inside_and_restored_after() -> None:
+    import gc
+
+    from convcalc import context
+
+    assert gc.isenabled()
+    with context.collector_paused():
+        assert not gc.isenabled()
+        with context.collector_paused():  # nested: still paused, and not resumed early
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), context.collector_paused():
+        raise ValueError
+    assert gc.isenabled()  # restored after an error too
+    gc.disable()
+    try:
+        with context.collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller's own choice is left as it was
+    finally:
+        gc.enable()
+    api.analyze("lenet5")
+    assert gc.isenabled()
