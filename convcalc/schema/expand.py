@@ -629,9 +629,8 @@ class Expander:
 
     def _replay(self, template: templates.Template, child: _Scope, entry: YMap) -> str:
         """Make the layers, aliases and repeats of ``template`` for the instance ``child``
-        (of the block use ``entry``),
-        with the checks and limits of walking it: a duplicate name, the layer limit, the
-        run's budget of layer inputs and the block instances inside it."""
+        (of the block use ``entry``) with the checks and limits of walking it: a duplicate
+        name, the layer limit, the run's budget of layer inputs and of block instances."""
         prefix, in_ref = child.prefix, child.in_ref
         graph, builder, where = self.graph, self.builder, self.where
         shapes, aliases = graph.shapes, self.aliases
@@ -714,7 +713,10 @@ class Expander:
             if what == "alias":
                 aliases.append((local, rel(value)))
             else:
-                repeats.append((local, tuple(str(rel(c)) for c in value)))
+                copies = tuple(rel(c) for c in value)
+                if None in copies:
+                    raise templates.NotKept(name)
+                repeats.append((local, copies))
         return templates.Template(
             tuple(pieces),
             tuple(aliases),
