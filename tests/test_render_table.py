@@ -92,9 +92,33 @@ def test_narrow_consoles_defer_to_rich_or_agree(width: int) -> None:
 
 def test_markup_and_odd_text_go_through_rich() -> None:
     columns, rows, title, caption, _ = tables("vgg16", None)[0]
-    for odd in ("[bold]x[/bold]", "a:smile:b", "café", "two\nlines", " padded"):
+    for odd in ("[bold]x[/bold]", "a:smile:b", "café", "two\nlines", "padded "):
         changed = [[odd, *rows[0][1:]], *rows[1:]]
         assert table.plain_table(200, columns, changed, title, caption) is None
+
+
+def test_indented_text_same_characters_as_rich() -> None:
+    columns, rows, title, caption, _ = tables("vgg16", None)[0]
+    for show_header in (True, False):
+        for indented in ("  conv1", "      x"):  # layers left-justified, params right
+            spec = (
+                columns,
+                [[indented, *r[1:4], "  " + r[4], *r[5:]] for r in rows],
+                title,
+                caption,
+            )
+            fast = table.plain_table(200, *spec, show_header)
+            assert fast is not None
+            assert fast == rich_output(200, *spec, show_header)
+
+
+@pytest.mark.parametrize("name", ["resnet50", "inception_v3"])
+def test_tree_same_characters_as_rich(name: str) -> None:
+    pieces = table.report_pieces(api.analyze(name), tree=True)
+    for spec in specs(pieces):
+        fast = table.plain_table(200, *spec)
+        assert fast is not None, f"{name}: the tree should take the direct path"
+        assert fast == rich_output(200, *spec)
 
 
 def test_only_a_plain_utf8_pipe_is_plain(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from convcalc.diagnostics import Diagnostic
     from convcalc.explain import Explanation
     from convcalc.layers.base import LayerKind
-    from convcalc.report import Report
+    from convcalc.report import LayerRow, Report
     from convcalc.sweep import Sweep
 
 Justify = str  # "left" or "right"
@@ -108,12 +108,19 @@ def _rule(box: str, widths: Sequence[int]) -> str:
     return box[0] + box[2].join(box[1] * w for w in widths) + box[3]
 
 
-def _line(box: str, row: Sequence[str], widths: Sequence[int], justify: Sequence[str]) -> str:
-    parts = [
-        " " + (c.ljust(w - 2) if j == "left" else c.rjust(w - 2)) + " "
-        for c, w, j in zip(row, widths, justify, strict=True)
+def _line(box: str, widths: Sequence[int], justify: Sequence[str]) -> str:
+    """The format of a row: each cell padded to its column's width as ``ljust`` or
+    ``rjust`` pads it, a space either side (one ``str.format`` call a row)."""
+    cells = [
+        f" {{:{'<' if j == 'left' else '>'}{w - 2}}} " for w, j in zip(widths, justify, strict=True)
     ]
-    return box[0] + box[2].join(parts) + box[3]
+    return box[0] + box[2].join(cells) + box[3]
+
+
+def _widths(rows: Sequence[Sequence[str]], count: int) -> list[int]:
+    """The longest cell of each of ``count`` columns (0 for a column without rows)."""
+    longest = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    return longest[:count] + [0] * (count - len(longest))
 
 
 def _centred(text: str, width: int) -> str:
@@ -131,16 +138,18 @@ def plain_table(
 ) -> str | None:
     """The text rich would print for this table on a plain console ``width`` characters
     wide, or None where only rich knows (markup-like or non-ASCII text, multi-line cells,
-    or a table wider than the console, which rich shrinks and wraps)."""
+    trailing spaces, or a table wider than the console, which rich shrinks and wraps)."""
     headers = [visible(h) for h, _ in columns]
     justify = [j for _, j in columns]
-    rows = [[visible(c, newlines=True) for c in r] for r in rows]
+    shown = {c: visible(c, newlines=True) for c in {c for r in rows for c in r}}  # each once
+    if any(text != c for c, text in shown.items()):
+        rows = [[shown[c] for c in r] for r in rows]
     title, caption = _safe(title), _safe(caption)
-    texts = {*headers, *(c for r in rows for c in r), title or "", caption or ""}
-    if not all(_PLAIN_CELL.fullmatch(t) and t == t.strip() for t in texts):  # each once
-        return None
-    sized = [headers, *rows] if show_header else list(rows)
-    widths = [max((len(r[i]) for r in sized), default=0) + 2 for i in range(len(columns))]
+    texts = {*headers, *shown.values(), title or "", caption or ""}
+    if not all(_PLAIN_CELL.fullmatch(t) and t == t.rstrip() for t in texts):
+        return None  # leading spaces (the indent of a tree) rich keeps; trailing it strips
+    sized = [headers, *rows] if show_header else rows
+    widths = [w + 2 for w in _widths(sized, len(columns))]
     table_width = sum(widths) + len(widths) + 1
     if table_width > width:
         return None
@@ -152,9 +161,10 @@ def plain_table(
         out.append(_centred(title, table_width))
     out.append(_rule(box[0], widths))
     if show_header:
-        out.append(_line(box[1], headers, widths, justify))
+        out.append(_line(box[1], widths, justify).format(*headers))
         out.append(_rule(box[2], widths))
-    out.extend(_line(box[3], r, widths, justify) for r in rows)
+    line = _line(box[3], widths, justify)
+    out.extend(line.format(*r) for r in rows)
     out.append(_rule(box[4], widths))
     if caption:
         out.append(_centred(caption, table_width))
@@ -233,8 +243,7 @@ class Grid:
     def width(self) -> int:
         """The characters the table takes at its natural width (as rich draws it)."""
         sized = [[h for h, _ in self.columns], *self.rows] if self.show_header else self.rows
-        widths = (max((len(r[i]) for r in sized), default=0) for i in range(len(self.columns)))
-        return sum(w + 3 for w in widths) + 1
+        return sum(w + 3 for w in _widths(sized, len(self.columns))) + 1
 
     def least_width(self) -> int:
         """The narrowest rich can draw the table without cutting a cell: numbers (see
@@ -467,12 +476,13 @@ def report_pieces(
     its subtotals, down to ``depth`` levels (every level when None)."""
     totals = totals_grid(report)
     note = []
+    folded: list[LayerRow] | None = None  # the review fold, counted for the note
     if depth is None and not tree:
         depth = review_depth(report.layers)
         if depth is not None:
-            rows = len(fold(report.layers, depth))
+            folded = fold(report.layers, depth)
             note = [
-                f"{len(report.layers)} layers shown as {rows} rows, folded by the first "
+                f"{len(report.layers)} layers shown as {len(folded)} rows, folded by the first "
                 f"{depth} name part{'s' if depth > 1 else ''}; --full shows every layer, "
                 "--depth N another fold"
             ]
@@ -482,12 +492,14 @@ def report_pieces(
     title = f"{report.architecture}  input {shape(report.input)}  {report.dtype}"
     shown, exacts, humans, human_b = _once(shape), _once(exact), _once(human), _once(human_bytes)
     t = report.totals
+    params_share = _once(lambda v: share(v, t.params))
+    macs_share = _once(lambda v: share(v, t.macs))
     if tree:
         nested = nesting(report.layers, depth or None)
         folded = [row for _, _, row in nested]
         names = ["  " * level + label for level, label, _ in nested]
     else:
-        folded = fold(report.layers, depth)
+        folded = folded or fold(report.layers, depth)
         names = [row.name for row in folded]
     rows = [
         [
@@ -496,9 +508,9 @@ def report_pieces(
             row.summary,
             shown(row.output_shape),
             exacts(row.params),
-            share(row.params, t.params),
+            params_share(row.params),
             exacts(row.macs),
-            share(row.macs, t.macs),
+            macs_share(row.macs),
             humans(row.flops),
             human_b(row.activation_bytes),
             rf_text(row),

@@ -6,8 +6,10 @@ These are the words every format agrees on; none of them is a format of its own.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
@@ -158,33 +160,46 @@ def elide_middle(text: str, width: int) -> str:
     return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
+def _prefix(name: str, depth: int) -> str:
+    """The first ``depth`` parts of a dotted name ('layer1.0.conv1', 2 -> 'layer1.0')."""
+    return ".".join(name.split(".", depth)[:depth])
+
+
+def _merged(run: Sequence[LayerRow], name: str) -> LayerRow:
+    """One row for consecutive rows: named ``name``, their counts summed (left to right,
+    as written), the shape and receptive field of the last, the type of all of them or
+    'block' where they differ; a single row only renamed, its summary kept."""
+    first = run[0]
+    if len(run) == 1:
+        return replace(first, name=name) if name != first.name else first
+    last = run[-1]
+    return replace(
+        first,
+        name=name,
+        type=first.type if all(row.type == first.type for row in run) else "block",
+        output_shape=last.output_shape,
+        params=_sum(row.params for row in run),
+        macs=_sum(row.macs for row in run),
+        flops=_sum(row.flops for row in run),
+        activation_bytes=_sum(row.activation_bytes for row in run),
+        traffic_bytes=_sum(row.traffic_bytes for row in run),
+        rf=last.rf,
+        summary="",
+    )
+
+
+def _sum(values: Iterable[Any]) -> Any:
+    """Values added in order (exact for ints and fractions, one formula for symbols)."""
+    return functools.reduce(operator.add, values)
+
+
 def fold(rows: Sequence[LayerRow], depth: int | None) -> list[LayerRow]:
-    """Fold consecutive rows that share the first ``depth`` name parts into one row."""
+    """Fold consecutive rows that share the first ``depth`` name parts into one row (the
+    runs found first, so a run of thousands of layers is one copy, not one per layer)."""
     if not depth:
         return list(rows)
-    out: list[LayerRow] = []
-    keys: list[str] = []
-    for row in rows:
-        key = ".".join(row.name.split(".")[:depth])
-        if keys and keys[-1] == key:
-            last = out[-1]
-            out[-1] = replace(
-                last,
-                name=key,
-                type="block" if last.type != row.type or last.name != key else row.type,
-                output_shape=row.output_shape,
-                params=last.params + row.params,
-                macs=last.macs + row.macs,
-                flops=last.flops + row.flops,
-                activation_bytes=last.activation_bytes + row.activation_bytes,
-                traffic_bytes=last.traffic_bytes + row.traffic_bytes,
-                rf=row.rf,
-                summary="",
-            )
-        else:
-            out.append(replace(row, name=key) if key != row.name else row)
-            keys.append(key)
-    return out
+    runs = itertools.groupby(rows, key=lambda row: _prefix(row.name, depth))
+    return [_merged(list(run), key) for key, run in runs]
 
 
 #: The most rows the table format shows by default (docs/cli.md): a longer network is
@@ -197,13 +212,11 @@ def review_depth(rows: Sequence[LayerRow], limit: int = REVIEW_ROWS) -> int | No
     None when every layer fits already, or when no fold does (a flat chain of names)."""
     if len(rows) <= limit:
         return None
-    names = [row.name.split(".") for row in rows]
     best = None
-    for depth in range(1, max(len(n) for n in names)):
-        keys = [".".join(n[:depth]) for n in names]
-        count = 1 + sum(a != b for a, b in itertools.pairwise(keys))
-        if count > limit:
-            break
+    for depth in range(1, 1 + max(row.name.count(".") for row in rows)):
+        runs = itertools.groupby(rows, key=lambda row: _prefix(row.name, depth))
+        if sum(1 for _ in itertools.islice(runs, limit + 1)) > limit:
+            break  # counted no further than one row past the limit
         best = depth
     return best
 
@@ -217,21 +230,15 @@ def tree(rows: Sequence[LayerRow], depth: int | None = None) -> list[tuple[int, 
     out: list[tuple[int, str, LayerRow]] = []
 
     def walk(group: Sequence[LayerRow], level: int) -> None:
-        start = 0
-        while start < len(group):
-            parts = group[start].name.split(".")
-            key = ".".join(parts[: level + 1])
-            end = start + 1
-            while end < len(group) and ".".join(group[end].name.split(".")[: level + 1]) == key:
-                end += 1
-            run = group[start:end]
+        for key, items in itertools.groupby(group, key=lambda row: _prefix(row.name, level + 1)):
+            run = list(items)
+            parts = run[0].name.split(".")
             if (len(run) == 1 and len(parts) <= level + 1) or (depth and level + 1 >= depth):
-                row = run[0] if len(run) == 1 else fold(run, level + 1)[0]
+                row = run[0] if len(run) == 1 else _merged(run, key)
                 out.append((level, ".".join(row.name.split(".")[level:]), row))
             else:
-                out.append((level, parts[level], fold(run, level + 1)[0]))
+                out.append((level, parts[level], _merged(run, key)))
                 walk(run, level + 1)
-            start = end
 
     walk(rows, 0)
     return out

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 from convcalc.graph import Layer
+from convcalc.layers.base import Window
 from convcalc.report import Report
 from convcalc.rules.walk import Found, Walk
 
@@ -22,28 +23,17 @@ HDC = (
 MAX_SPAN = 1 << 20  # fields wider than this are not checked for holes
 
 
-def _stack_member(g: Walk, layer: Layer) -> bool:
+def _stack_member(w: Window | None) -> bool:
     """A stride-1 sliding window with a kernel wider than 1 on some axis."""
-    w = g.window(layer)
     return w is not None and w.stride == (1, 1) and w.kernel != (1, 1)
 
 
-def _transparent_for_space(g: Walk, layer: Layer) -> bool:
+def _transparent_for_space(layer: Layer, w: Window | None) -> bool:
     """Layers that map each position to the same position: norms, activations, channel
-    shuffles, identities, 1x1 stride-1 windows (of any dilation)."""
-    if layer.kind.position_local:
-        return True
-    w = g.window(layer)
-    return w is not None and w.kernel == (1, 1) and w.stride == (1, 1)
-
-
-def _previous_member(g: Walk, layer: Layer) -> Layer | None:
-    node = g.source(layer)
-    while node is not None and not _stack_member(g, node):
-        if not _transparent_for_space(g, node):
-            return None
-        node = g.source(node)
-    return node
+    shuffles, identities, 1x1 stride-1 windows (of any dilation); ``w`` is its window."""
+    return layer.kind.position_local or (
+        w is not None and w.kernel == (1, 1) and w.stride == (1, 1)
+    )
 
 
 def _offsets(taps: Sequence[tuple[int, int]]) -> int | None:
@@ -65,40 +55,59 @@ def _unique(items: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
     return [items[0]] if items[0] == items[1] else items
 
 
+def _previous_members(g: Walk) -> dict[str, Layer | None]:
+    """Each stack member's previous member in its stack (None at the start of a stack), in
+    file order: one pass that carries, for every output, the member it is at through
+    transparent layers."""
+    previous: dict[str, Layer | None] = {}
+    at: dict[str, Layer | None] = {}  # outputs of members and transparent layers
+    for layer in g.layers:
+        w = g.windows[layer.name]
+        before = at.get(layer.inputs[0]) if len(layer.inputs) == 1 else None
+        if _stack_member(w):
+            previous[layer.name] = before
+            at[layer.name] = layer
+        elif _transparent_for_space(layer, w):
+            at[layer.name] = before
+    return previous
+
+
+def _names(stack: Sequence[Layer]) -> str:
+    """The stack's names quoted, made only for a warning (a stack can be thousands long)."""
+    return ", ".join(f"'{m.name}'" for m in stack)
+
+
 def rule(g: Walk, report: Report | None) -> list[Found]:
-    members = [layer for layer in g.layers if _stack_member(g, layer)]
-    previous = {m.name: _previous_member(g, m) for m in members}
+    previous = _previous_members(g)
     has_next = {p.name for p in previous.values() if p is not None}
     found = []
-    for tail in members:
-        if tail.name in has_next:
-            continue  # not the end of its stack: the stack is checked at its last layer
-        stack = [tail]
+    for name, start in previous.items():
+        if name in has_next or start is None:
+            continue  # not the end of its stack (checked at its last layer), or alone
+        stack = [g.by_name[name], start]
         while (p := previous[stack[-1].name]) is not None:
             stack.append(p)
         stack.reverse()
-        if len(stack) < 2:
-            continue
-        names = ", ".join(f"'{m.name}'" for m in stack)
         windows = [w for w in (g.window(m) for m in stack) if w is not None]
         per_axis = [
             [(w.kernel[axis], w.dilation[axis]) for w in windows if w.kernel[axis] > 1]
             for axis in (0, 1)
         ]
-        rates_shown = " x ".join(
-            "(" + ", ".join(str(d) for _, d in taps) + ")" for taps in _unique(per_axis)
-        )
+        tail = stack[-1]
         common = [math.gcd(*(d for _, d in taps)) if len(taps) >= 2 else 1 for taps in per_axis]
         if max(common) > 1:
             factor = max(common)
+            rates_shown = " x ".join(
+                "(" + ", ".join(str(d) for _, d in taps) + ")" for taps in _unique(per_axis)
+            )
             found.append(
                 g.diagnostic(
                     tail,
                     "gridding",
-                    f"the stacked dilated layers {names} have rates {rates_shown} with the "
-                    f"common factor {factor}: each output reads only pixels at offsets that "
-                    f"are multiples of {factor}, and neighbouring outputs read disjoint grids "
-                    "(the gridding effect)",
+                    f"the stacked dilated layers {_names(stack)} have rates {rates_shown} "
+                    f"with the common factor {factor}: each output reads only pixels at offsets "
+                    f"that are multiples of {factor}, and neighbouring outputs read disjoint "
+                    "grids (the gridding effect)",
                     HDC,
                     hint="use rates without a common factor, rising in a sawtooth such as "
                     "1, 2, 5 (hybrid dilated convolution)",
@@ -119,7 +128,7 @@ def rule(g: Walk, report: Report | None) -> list[Found]:
                 g.diagnostic(
                     tail,
                     "dilation-gap",
-                    f"the stacked dilated layers {names} (kernels and rates "
+                    f"the stacked dilated layers {_names(stack)} (kernels and rates "
                     + ", ".join(f"{k}@{d}" for k, d in taps)
                     + f") leave {holes} of the {span} pixels of their field unseen (the "
                     f"first at offset {first_hole}): the rate {last[1]} of the last dilated "

@@ -42,7 +42,7 @@ def rule(g: Walk, report: Report | None) -> list[Found]:
         if first is None:
             if _sees_whole_input(row.rf, layer.shape, shape[1:]):
                 first = layer
-        elif (w := g.window(layer)) is not None and w.kernel != (1, 1):
+        elif (w := g.windows[layer.name]) is not None and w.kernel != (1, 1):
             later.append(layer)
     if first is None or not later:
         return []
