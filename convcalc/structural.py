@@ -175,6 +175,15 @@ def check_size(space: Space) -> None:
 Slices = Callable[[Space, list[tuple[int, int]]], Iterator[list[dict[str, Any]]]]
 
 
+def slice_size(points: int, jobs: int) -> int:
+    """Points per slice for a pool of ``jobs`` processes: :data:`SLICE`, or fewer where
+    the grid is small, so that every process gets at least two slices (243 points in one
+    slice of 256 would all be one process's)."""
+    if jobs <= 1:
+        return SLICE
+    return max(1, min(SLICE, -(-points // (2 * jobs))))
+
+
 def local(jobs: int = 1) -> Slices:
     """The slices' rows, in order, from this process (``jobs`` 1) or a pool of ``jobs``
     local processes."""

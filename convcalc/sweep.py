@@ -189,13 +189,15 @@ def sweep(
             None if input_shape is None else tuple(input_shape),
         )
         structural.check_size(space)
+        size = structural.SLICE
         if scheduler is not None:
             from convcalc import distributed
 
             runner = distributed.runner(scheduler)
         else:
             runner = structural.local(jobs)
-        result.rows = structural.Analysed(space, runner, progress)
+            size = structural.slice_size(len(space), jobs)
+        result.rows = structural.Analysed(space, runner, progress, size)
         result.note = f"analysed structure by structure ({why})"
         return result
     if count > MAX_ANALYSED_POINTS:

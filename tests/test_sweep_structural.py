@@ -176,3 +176,12 @@ def test_a_batch_scales_every_count_but_the_params(tiny: Path) -> None:
     for a, b in zip(one, four, strict=True):
         assert b["params"] == a["params"]
         assert (b["macs"], b["flops"]) == (4 * a["macs"], 4 * a["flops"])
+
+
+def test_a_pool_gets_slices_small_enough_to_share() -> None:
+    # one process: the default slice; two processes and 243 points: ceil(243 / 4) = 61,
+    # four slices, two per process; a large grid keeps the default
+    assert structural.slice_size(243, 1) == structural.SLICE
+    assert structural.slice_size(243, 2) == 61
+    assert structural.slice_size(100_000, 8) == structural.SLICE
+    assert structural.slice_size(3, 4) == 1
