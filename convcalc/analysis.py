@@ -2,6 +2,13 @@
 
 The graph is in a topological order, so a single walk suffices; peak activation memory is
 the liveness scan of :mod:`convcalc.graph` over that same order (DESIGN.md section 2).
+
+Two things are kept between analyses, for loops that analyse the same network again with
+other params or a search space point by point: what each kind said of a layer (by its Args
+object, which expansion shares, and its shapes), and for the last few concrete graphs the
+rows and running totals at every layer, so a graph that starts with the same layers as the
+one before takes those instead of walking them again. Both give what a fresh walk gives
+(tests/test_reuse.py).
 """
 
 from __future__ import annotations
@@ -274,7 +281,7 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
         if walked is not None:
             walked.warnings = list(warnings)
             if len(_WALKED) >= _MAX_WALKED:
-                del _WALKED[next(iter(_WALKED))]
+                _WALKED.pop(next(iter(_WALKED)), None)
             _WALKED[walk_key] = walked
 
     steps = [Step(layer.name, layer.inputs) for layer in layers]
