@@ -45,9 +45,9 @@ _MAX_KNOWN = 100_000
 
 
 def _facts_key(kind: Any, args: Any, xs: list[Any], y: Any, smooth: bool) -> tuple | None:
-    """The key of a layer's facts: its kind, its Args object, its concrete shapes and
-    whether rounding applies (None when a size is symbolic: formulas are cheap to
-    recompute and costly to hash)."""
+    """The key under which a layer's facts are kept: its kind, its Args object, its
+    concrete shapes and whether rounding applies (None when a size is symbolic: such
+    facts are cheap to recompute and are not kept, so a lookup of them always misses)."""
     for shape in (*xs, y):
         for d in shape:
             if type(d) is not int:
@@ -168,11 +168,12 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
     for layer in layers[done:] if done else layers:
         kind, args = layer.kind, layer.args
         xs = [graph.shapes[s] for s in layer.inputs]
-        key = _facts_key(kind, args, xs, layer.shape, smooth)
-        hit = known.get(key) if key is not None else None
-        if hit is not None and hit[0] is args:
+        key: tuple | None = (kind, id(args), tuple(xs), layer.shape, smooth)
+        hit = known.get(key)
+        if hit is not None and hit[0] is args:  # only concrete keys are kept
             fact, transform = hit[1], hit[2]
         else:
+            key = _facts_key(kind, args, xs, layer.shape, smooth)
             fact = _facts(kind, args, xs, layer)
             mode = kind.positions(args, xs, layer.shape)
             if mode == base.MAP:  # positions, rf, phases

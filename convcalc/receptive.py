@@ -31,7 +31,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc import num
-from convcalc.layers.base import PHASE_LIMIT, AxisPhases, AxisRF
+from convcalc.layers.base import IDENTITY_RF, PHASE_LIMIT, AxisPhases, AxisRF
 
 Span = tuple[int, int] | None  # first and last input pixel of a unit, None when it reads none
 
@@ -116,6 +116,8 @@ def compose_axis(size: Any, jump: Any, start: Any, t: AxisRF) -> tuple[Any, Any,
 def _keeps(t: tuple[AxisRF, AxisRF]) -> bool:
     """Whether a uniform transform leaves every field as it is (kernel 1, stride 1, no
     padding on both axes): r + 0 j, j 1, start - 0 j."""
+    if t is IDENTITY_RF:  # what every kind that reads each position alone says
+        return True
     return all(a.kernel == 1 and a.stride == 1 and a.pad == 0 for a in t)
 
 
