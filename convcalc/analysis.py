@@ -33,26 +33,25 @@ from convcalc.report import DTYPE_BYTES, LayerRow, Report, Totals
 
 _Facts = tuple  # params, macs, flops, output elements, field inputs, reduces, summary, class
 
-# What a kind says of a layer, by the key below -> (the Args object the key names, the
-# facts, the receptive-field transform). A repeated block's layers share one Args object
-# (see convcalc.schema.expand), and so do the layers of every analysis of a document
-# already expanded (convcalc.schema.templates): with the same concrete shapes the kind's
-# answers are the same, so it is asked once. The Args object is kept beside its answers,
-# so the identity in the key cannot be that of another object; the store starts afresh
-# when full.
+# What a kind says of a layer, by (kind, Args id, shapes, rounding) -> (the Args object the
+# key names, the facts, the receptive-field transform). A repeated block's layers share one
+# Args object (see convcalc.schema.expand), and so do the layers of every analysis of a
+# document already expanded (convcalc.schema.templates): with the same concrete shapes the
+# kind's answers are the same, so it is asked once. The Args object is kept beside its
+# answers, so the identity in the key cannot be that of another object; the store starts
+# afresh when full.
 _KNOWN: dict[tuple, tuple[Any, _Facts, tuple[Any, Any, Any]]] = {}
 _MAX_KNOWN = 100_000
 
 
-def _facts_key(kind: Any, args: Any, xs: list[Any], y: Any, smooth: bool) -> tuple | None:
-    """The key under which a layer's facts are kept: its kind, its Args object, its
-    concrete shapes and whether rounding applies (None when a size is symbolic: such
-    facts are cheap to recompute and are not kept, so a lookup of them always misses)."""
+def _concrete(xs: list[Any], y: Any) -> bool:
+    """Whether a layer's input and output sizes are all integers: only then are its facts
+    kept (a symbolic layer's are cheap to recompute, so a lookup of them always misses)."""
     for shape in (*xs, y):
         for d in shape:
             if type(d) is not int:
-                return None
-    return (kind, id(args), tuple(xs), y, smooth)
+                return False
+    return True
 
 
 def _facts(kind: Any, args: Any, xs: list[Any], layer: Any) -> _Facts:
@@ -96,6 +95,8 @@ _MAX_WALKED_LAYERS = 20_000  # larger graphs are not kept (their records would b
 
 
 def _walk_key(graph: Graph, dtype: str, batch: Any, smooth: bool) -> tuple | None:
+    """The key of a graph's kept walk (what its rows depend on besides its layers), or None
+    when it is not kept (a symbolic batch, too many layers)."""
     if type(batch) is not int or len(graph.layers) > _MAX_WALKED_LAYERS:
         return None
     return (graph.name, graph.source, graph.file, graph.input_shape, dtype, batch, smooth)
@@ -168,12 +169,14 @@ def analyze(graph: Graph, dtype: str = "fp32", batch: Any = 1) -> Report:
     for layer in layers[done:] if done else layers:
         kind, args = layer.kind, layer.args
         xs = [graph.shapes[s] for s in layer.inputs]
+        # a layer's facts are kept by its kind, Args object, shapes and rounding
         key: tuple | None = (kind, id(args), tuple(xs), layer.shape, smooth)
         hit = known.get(key)
         if hit is not None and hit[0] is args:  # only concrete keys are kept
             fact, transform = hit[1], hit[2]
         else:
-            key = _facts_key(kind, args, xs, layer.shape, smooth)
+            if not _concrete(xs, layer.shape):
+                key = None
             fact = _facts(kind, args, xs, layer)
             mode = kind.positions(args, xs, layer.shape)
             if mode == base.MAP:  # positions, rf, phases

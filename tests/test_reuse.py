@@ -128,6 +128,7 @@ def test_a_duplicate_name_is_refused_when_an_instance_is_replayed(tmp_path: Path
     # line of the body's layer (line 7 of the file above)
     assert "duplicate layer name 'u.c'" in caught.value.message
     assert caught.value.line == 7
+    assert caught.value.file is not None and caught.value.file.endswith("net.yaml")
 
 
 def test_key_parts_are_typed_and_only_exact_values_have_one() -> None:

@@ -288,26 +288,7 @@ class Expander:
         weight: Any = 1,
     ) -> str:
         graph = self.graph
-        if name in graph.shapes or name in self.aliases:
-            raise self.where.error(
-                f"duplicate layer name {name!r}",
-                entry,
-                "name",
-                layer=name,
-                hint="names must be unique; repeated layers get .0, .1, ...",
-            )
-        try:
-            self.builder.check_room()
-        except LimitError as e:
-            raise self.where.locate(e, entry, None, name) from None
-        try:
-            check_arity(kind, len(inputs))
-        except SpecError as e:
-            raise self.where.locate(e, entry, "from", name) from None
-        try:
-            context.charge("layer_inputs", len(inputs))  # merge fan-in, per run
-        except LimitError as e:
-            raise self.where.locate(e, entry, "from", name) from None
+        self._admit(name, entry, len(inputs), kind)
         try:
             key = _memo_key(kind, raw, [graph.shapes[s] for s in inputs])
             hit = _BOUND.get(key) if key is not None else None
@@ -350,6 +331,33 @@ class Expander:
             self._entries[name] = entry
         expr.allow(limits.STEPS_PER_LAYER)
         return name
+
+    def _admit(self, name: str, entry: YMap, inputs: int, kind: LayerKind | None) -> None:
+        """The checks before a layer named ``name`` (written at ``entry``, reading
+        ``inputs`` tensors) joins the graph: a unique name, room under the layer limit, the
+        number of inputs its ``kind`` takes (None: already checked, for a replayed layer)
+        and the run's budget of layer inputs (merge fan-in)."""
+        if name in self.graph.shapes or name in self.aliases:
+            raise self.where.error(
+                f"duplicate layer name {name!r}",
+                entry,
+                "name",
+                layer=name,
+                hint="names must be unique; repeated layers get .0, .1, ...",
+            )
+        try:
+            self.builder.check_room()
+        except LimitError as e:
+            raise self.where.locate(e, entry, None, name) from None
+        if kind is not None:
+            try:
+                check_arity(kind, inputs)
+            except SpecError as e:
+                raise self.where.locate(e, entry, "from", name) from None
+        try:
+            context.charge("layer_inputs", inputs)
+        except LimitError as e:
+            raise self.where.locate(e, entry, "from", name) from None
 
     def _layer_entry(self, entry: YMap, scope: _Scope, prev: str, weight: Any = 1) -> str:
         op = entry["op"]
@@ -632,31 +640,15 @@ class Expander:
         (of the block use ``entry``) with the checks and limits of walking it: a duplicate
         name, the layer limit, the run's budget of layer inputs and of block instances."""
         prefix, in_ref = child.prefix, child.in_ref
-        graph, builder, where = self.graph, self.builder, self.where
-        shapes, aliases = graph.shapes, self.aliases
+        builder = self.builder
         recording = self._log is not None
-        charge = context.charge
         for piece in template.pieces:
             name = f"{prefix}.{piece.local}"
-            if name in shapes or name in aliases:
-                with where.reading(piece.file or where.file):
-                    raise where.error(
-                        f"duplicate layer name {name!r}",
-                        piece.entry,
-                        "name",
-                        layer=name,
-                        hint="names must be unique; repeated layers get .0, .1, ...",
-                    )
             try:
-                builder.check_room()
-            except LimitError as e:
-                with where.reading(piece.file or where.file):
-                    raise where.locate(e, piece.entry, None, name) from None
-            try:
-                charge("layer_inputs", len(piece.inputs))
-            except LimitError as e:
-                with where.reading(piece.file or where.file):
-                    raise where.locate(e, piece.entry, "from", name) from None
+                self._admit(name, piece.entry, len(piece.inputs), None)
+            except ConvcalcError as e:
+                e.file = piece.file  # the file the layer was written in, as a walk names it
+                raise
             inputs = tuple(in_ref if i is None else f"{prefix}.{i}" for i in piece.inputs)
             builder.append(
                 Layer(name, piece.kind, piece.args, inputs, piece.shape, piece.line, 1, piece.file)
